@@ -1,0 +1,11 @@
+import {defineConfig} from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Each test file starts its own redis-server processes; a cluster or a sentinel
+    // set-up takes a moment to converge on a busy 2-core machine.
+    hookTimeout: 60_000,
+    testTimeout: 30_000,
+  },
+})
