@@ -1,0 +1,139 @@
+// Adapters for node-redis 4, 5 and 6: createClient, createSentinel (5+), createCluster.
+//
+// What differs between the majors, and how this file copes without asking the version:
+// - SET expiry: `{EX: n}` is the one option form all three accept (4 ignores `expiration`).
+// - SCAN: `scanIterator` yields single keys on 4 and arrays on 5/6, and 5's sentinel has
+//   none, so we drive the `scan` command ourselves; its cursor is a number on 4 and a
+//   string on 5/6, so it is compared as a string.
+// - 6.1+ `keyPrefix` is applied to keys but not to SCAN MATCH, and SCAN replies carry it;
+//   see `clientKeyPrefix`.
+// - Clusters: 4/5 reject multi-key commands across slots (CROSSSLOT) and none has a
+//   cluster-wide SCAN before 6.2, so we group keys by slot and scan each master.
+
+import {prefixPattern} from "../keys.js"
+import {groupBySlot} from "./slots.js"
+import type {SessionClient} from "./types.js"
+
+/** What the adapter calls on a node-redis client, sentinel or cluster node. */
+interface NodeRedisCommands {
+  get(key: string): Promise<unknown>
+  set(key: string, value: string, options?: {EX: number}): Promise<unknown>
+  expire(key: string, seconds: number): Promise<unknown>
+  del(key: string): Promise<unknown>
+  unlink(keys: string[]): Promise<unknown>
+  mGet(keys: string[]): Promise<unknown[]>
+  scan(
+    cursor: string,
+    options: {MATCH: string; COUNT: number},
+  ): Promise<{cursor: unknown; keys: unknown[]}>
+}
+
+interface NodeRedisCluster extends NodeRedisCommands {
+  readonly masters: readonly unknown[]
+  nodeClient(master: unknown): NodeRedisCommands | Promise<NodeRedisCommands>
+}
+
+const COMMANDS = ["get", "set", "expire", "del", "unlink", "mGet", "scan"] as const
+
+export function isNodeRedis(client: object): client is NodeRedisCommands {
+  const methods = client as Record<string, unknown>
+  return COMMANDS.every((name) => typeof methods[name] === "function")
+}
+
+export function isNodeRedisCluster(client: object): client is NodeRedisCluster {
+  const cluster = client as Record<string, unknown>
+  return (
+    isNodeRedis(client) &&
+    Array.isArray(cluster.masters) &&
+    typeof cluster.nodeClient === "function"
+  )
+}
+
+/**
+ * The key prefix the client itself adds to every key (node-redis 6.1+ `keyPrefix`), or "".
+ * It is read from the client, sentinel or cluster the user gave us; a cluster's node
+ * clients do not carry it, which suits us: we only run SCAN on them.
+ */
+export function clientKeyPrefix(client: object): string {
+  const holder = client as {_keyPrefix?: unknown; options?: {keyPrefix?: unknown}}
+  const prefix = holder._keyPrefix ?? holder.options?.keyPrefix
+  if (prefix === undefined || prefix === null) return ""
+  if (typeof prefix === "string") return prefix
+  throw new TypeError("The client's keyPrefix must be a string to be used with RedisStore")
+}
+
+export function nodeRedisClient(client: NodeRedisCommands): SessionClient {
+  const clientPrefix = clientKeyPrefix(client)
+  return {
+    ...singleKeyCommands(client),
+    mget: async (keys) => toValues(await client.mGet([...keys])),
+    unlink: async (keys) => Number(await client.unlink([...keys])),
+    scan: (prefix, count) => scanNode(client, clientPrefix, prefix, count),
+  }
+}
+
+export function nodeRedisCluster(cluster: NodeRedisCluster): SessionClient {
+  const clientPrefix = clientKeyPrefix(cluster)
+  // The slot is computed from the key the server sees, client prefix included.
+  const serverKey = (key: string) => clientPrefix + key
+  return {
+    ...singleKeyCommands(cluster),
+    async mget(keys) {
+      const values: (string | null)[] = new Array(keys.length).fill(null)
+      await Promise.all(
+        Array.from(groupBySlot(keys, serverKey), async (group) => {
+          const groupValues = toValues(await cluster.mGet(group.keys))
+          group.positions.forEach((position, i) => {
+            values[position] = groupValues[i] ?? null
+          })
+        }),
+      )
+      return values
+    },
+    async unlink(keys) {
+      const counts = await Promise.all(
+        Array.from(groupBySlot(keys, serverKey), (group) => cluster.unlink(group.keys)),
+      )
+      return counts.reduce<number>((sum, count) => sum + Number(count), 0)
+    },
+    async *scan(prefix, count) {
+      // A snapshot: a failover during the walk is not followed (SCAN gives no promise then).
+      for (const master of [...cluster.masters]) {
+        const node = await cluster.nodeClient(master)
+        yield* scanNode(node, clientPrefix, prefix, count)
+      }
+    },
+  }
+}
+
+function singleKeyCommands(client: NodeRedisCommands) {
+  return {
+    get: (key: string) => client.get(key) as Promise<string | null>,
+    set: (key: string, value: string, ttlSeconds: number | undefined) =>
+      ttlSeconds === undefined ? client.set(key, value) : client.set(key, value, {EX: ttlSeconds}),
+    expire: (key: string, ttlSeconds: number) => client.expire(key, ttlSeconds),
+    del: (key: string) => client.del(key),
+  }
+}
+
+async function* scanNode(
+  node: NodeRedisCommands,
+  clientPrefix: string,
+  prefix: string,
+  count: number,
+): AsyncGenerator<string[]> {
+  // SCAN MATCH sees the keys as stored, client prefix and all; its replies carry it too.
+  const match = prefixPattern(clientPrefix + prefix)
+  let cursor = "0"
+  do {
+    const reply = await node.scan(cursor, {MATCH: match, COUNT: count})
+    cursor = String(reply.cursor)
+    yield reply.keys.map((key) => String(key).slice(clientPrefix.length))
+  } while (cursor !== "0")
+}
+
+function toValues(replies: unknown[]): (string | null)[] {
+  return replies.map((value) =>
+    typeof value === "string" ? value : value == null ? null : String(value),
+  )
+}

@@ -1,0 +1,24 @@
+/**
+ * The few Redis operations the store needs. Every client family gets one small adapter
+ * that implements this; version quirks live in the adapters and nowhere else.
+ *
+ * Keys are passed and returned exactly as the store names them (`prefix + sid`). An
+ * adapter whose client adds a key prefix of its own handles that prefix itself.
+ */
+export interface SessionClient {
+  get(key: string): Promise<string | null>
+  /** SET, with EX when `ttlSeconds` is given (a positive whole number). */
+  set(key: string, value: string, ttlSeconds: number | undefined): Promise<unknown>
+  /** EXPIRE: re-times a key that exists, never creates one. */
+  expire(key: string, ttlSeconds: number): Promise<unknown>
+  del(key: string): Promise<unknown>
+  /** Values in the order of `keys`; the keys may span hash slots. */
+  mget(keys: readonly string[]): Promise<(string | null)[]>
+  /** Removes the keys (which may span hash slots); resolves to how many existed. */
+  unlink(keys: readonly string[]): Promise<number>
+  /**
+   * Every key that starts with `prefix`, on every master, one SCAN reply at a time
+   * (`count` is the SCAN COUNT hint). A key may come more than once, as SCAN allows.
+   */
+  scan(prefix: string, count: number): AsyncIterable<string[]>
+}

@@ -1,0 +1,11 @@
+export {
+  CorruptSessionError,
+  type RedisClientLike,
+  RedisStore,
+  type RedisStoreOptions,
+  type RedisStoreSettings,
+  type Serializer,
+  type SessionWithId,
+} from "./store.js"
+export type {Callback} from "./callback.js"
+export type {TtlOption} from "./ttl.js"

@@ -1,0 +1,95 @@
+// Reads and writes Redis directly over RESP, never through the code under test, so a test
+// can check what really is in Redis. On a cluster it asks the master that owns the key.
+
+import type {RedisServer, Reply} from "./redis-servers.js"
+
+export class RawRedis {
+  constructor(readonly masters: readonly RedisServer[]) {}
+
+  /** Runs a single-key command on the master that owns `key`. */
+  async onKey(key: string, ...args: (string | number)[]): Promise<Reply> {
+    let lastMoved: Reply = null
+    for (const master of this.masters) {
+      const reply = await master.command(...args)
+      if (reply instanceof Error && reply.message.startsWith("MOVED")) {
+        lastMoved = reply
+        continue
+      }
+      if (reply instanceof Error) throw reply
+      return reply
+    }
+    throw new Error(`No master owns ${key}: ${String(lastMoved)}`)
+  }
+
+  get(key: string): Promise<Reply> {
+    return this.onKey(key, "GET", key)
+  }
+
+  set(key: string, value: string, ...options: (string | number)[]): Promise<Reply> {
+    return this.onKey(key, "SET", key, value, ...options)
+  }
+
+  async ttl(key: string): Promise<number> {
+    return Number(await this.onKey(key, "TTL", key))
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return Number(await this.onKey(key, "EXISTS", key)) === 1
+  }
+
+  /** Every key matching a glob, over all masters (KEYS is fine on test data). */
+  async keys(pattern: string): Promise<string[]> {
+    const replies = await Promise.all(this.masters.map((master) => master.command("KEYS", pattern)))
+    return replies.flatMap((reply) => (Array.isArray(reply) ? reply.map(String) : [])).sort()
+  }
+
+  /** Snapshot of keys and values under a glob, to prove something was left untouched. */
+  async snapshot(pattern: string): Promise<Record<string, Reply>> {
+    const entries = await Promise.all(
+      (await this.keys(pattern)).map(async (key) => [key, await this.get(key)] as const),
+    )
+    return Object.fromEntries(entries)
+  }
+
+  /** Calls of each command since the last reset, summed over all masters. */
+  async commandCalls(): Promise<Map<string, number>> {
+    const calls = new Map<string, number>()
+    for (const master of this.masters) {
+      const info = String(await master.command("INFO", "commandstats"))
+      for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+        const name = match[1] as string
+        calls.set(name, (calls.get(name) ?? 0) + Number(match[2]))
+      }
+    }
+    return calls
+  }
+
+  async resetStats(): Promise<void> {
+    await Promise.all(this.masters.map((master) => master.command("CONFIG", "RESETSTAT")))
+  }
+
+  /** Records every command from now on in the slow log, so a test can read their arguments. */
+  async recordCommands(): Promise<void> {
+    await Promise.all(
+      this.masters.map(async (master) => {
+        await master.command("CONFIG", "SET", "slowlog-max-len", 100_000)
+        await master.command("CONFIG", "SET", "slowlog-log-slower-than", 0)
+        await master.command("SLOWLOG", "RESET")
+      }),
+    )
+  }
+
+  /** The commands recorded since recordCommands(), as argument lists, on every master. */
+  async recordedCommands(): Promise<string[][]> {
+    const commands: string[][] = []
+    for (const master of this.masters) {
+      const log = await master.command("SLOWLOG", "GET", -1)
+      for (const entry of Array.isArray(log) ? log : []) {
+        const args = Array.isArray(entry) ? entry[3] : undefined
+        if (Array.isArray(args)) commands.push(args.map(String))
+      }
+      await master.command("CONFIG", "SET", "slowlog-log-slower-than", 10_000)
+    }
+    return commands
+  }
+}
