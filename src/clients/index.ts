@@ -8,7 +8,9 @@ export const SUPPORTED_CLIENTS =
 
 /** True when `value` is a client RedisStore can use. */
 export function isSupportedClient(value: unknown): boolean {
-  return typeof value === "object" && value !== null && isNodeRedis(value)
+  return (
+    typeof value === "object" && value !== null && (isNodeRedis(value) || isNodeRedisCluster(value))
+  )
 }
 
 /** Wraps a user's client in the adapter for its family, or says clearly what is accepted. */

@@ -14,38 +14,45 @@ import {prefixPattern} from "../keys.js"
 import {groupBySlot} from "./slots.js"
 import type {SessionClient} from "./types.js"
 
-/** What the adapter calls on a node-redis client, sentinel or cluster node. */
-interface NodeRedisCommands {
+/** The keyed commands the adapter calls, on a client, sentinel or cluster. */
+interface KeyedCommands {
   get(key: string): Promise<unknown>
   set(key: string, value: string, options?: {EX: number}): Promise<unknown>
   expire(key: string, seconds: number): Promise<unknown>
   del(key: string): Promise<unknown>
   unlink(keys: string[]): Promise<unknown>
   mGet(keys: string[]): Promise<unknown[]>
+}
+
+/** A client or sentinel, or a cluster's node client: one endpoint, so SCAN is there too. */
+interface NodeRedisCommands extends KeyedCommands {
   scan(
     cursor: string,
     options: {MATCH: string; COUNT: number},
   ): Promise<{cursor: unknown; keys: unknown[]}>
 }
 
-interface NodeRedisCluster extends NodeRedisCommands {
+/** A cluster has no SCAN of its own before node-redis 6.2 (4 has none at all). */
+interface NodeRedisCluster extends KeyedCommands {
   readonly masters: readonly unknown[]
   nodeClient(master: unknown): NodeRedisCommands | Promise<NodeRedisCommands>
 }
 
-const COMMANDS = ["get", "set", "expire", "del", "unlink", "mGet", "scan"] as const
+const KEYED_COMMANDS = ["get", "set", "expire", "del", "unlink", "mGet"] as const
+
+function hasMethods(client: object, names: readonly string[]): boolean {
+  const methods = client as Record<string, unknown>
+  return names.every((name) => typeof methods[name] === "function")
+}
 
 export function isNodeRedis(client: object): client is NodeRedisCommands {
-  const methods = client as Record<string, unknown>
-  return COMMANDS.every((name) => typeof methods[name] === "function")
+  return hasMethods(client, [...KEYED_COMMANDS, "scan"])
 }
 
 export function isNodeRedisCluster(client: object): client is NodeRedisCluster {
-  const cluster = client as Record<string, unknown>
   return (
-    isNodeRedis(client) &&
-    Array.isArray(cluster.masters) &&
-    typeof cluster.nodeClient === "function"
+    hasMethods(client, [...KEYED_COMMANDS, "nodeClient"]) &&
+    Array.isArray((client as {masters?: unknown}).masters)
   )
 }
 
@@ -106,7 +113,7 @@ export function nodeRedisCluster(cluster: NodeRedisCluster): SessionClient {
   }
 }
 
-function singleKeyCommands(client: NodeRedisCommands) {
+function singleKeyCommands(client: KeyedCommands) {
   return {
     get: (key: string) => client.get(key) as Promise<string | null>,
     set: (key: string, value: string, ttlSeconds: number | undefined) =>
