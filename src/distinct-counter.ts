@@ -49,7 +49,8 @@ export class DistinctCounter {
   #grow(): void {
     const larger = new Float64Array(this.#table.length * 2)
     for (const fingerprint of this.#table) {
-      if (fingerprint !== 0) this.#place(larger, fingerprint, Math.floor((fingerprint - 1) / 2 ** 20))
+      if (fingerprint !== 0)
+        this.#place(larger, fingerprint, Math.floor((fingerprint - 1) / 2 ** 20))
     }
     this.#table = larger
   }

@@ -1,3 +1,4 @@
+export type {Callback} from "./callback.js"
 export {
   CorruptSessionError,
   type RedisClientLike,
@@ -7,5 +8,4 @@ export {
   type Serializer,
   type SessionWithId,
 } from "./store.js"
-export type {Callback} from "./callback.js"
 export type {TtlOption} from "./ttl.js"

@@ -209,7 +209,9 @@ export class RedisStore extends Store {
           keys.map((key, i) => {
             const raw = values[i]
             // null: the key expired or was deleted between SCAN and MGET.
-            return raw === null || raw === undefined ? null : this.#readSession(raw, this.#sidOf(key))
+            return raw === null || raw === undefined
+              ? null
+              : this.#readSession(raw, this.#sidOf(key))
           }),
         )
         keys.forEach((key, i) => {
@@ -298,9 +300,15 @@ function resolveOptions(
   if (isSupportedClient(clientOrOptions)) {
     return {...settings, client: clientOrOptions as RedisClientLike}
   }
-  if (typeof clientOrOptions === "object" && clientOrOptions !== null && "client" in clientOrOptions) {
+  if (
+    typeof clientOrOptions === "object" &&
+    clientOrOptions !== null &&
+    "client" in clientOrOptions
+  ) {
     if (settings !== undefined) {
-      throw new TypeError("Pass either new RedisStore({client, ...options}) or new RedisStore(client, options)")
+      throw new TypeError(
+        "Pass either new RedisStore({client, ...options}) or new RedisStore(client, options)",
+      )
     }
     return clientOrOptions as RedisStoreOptions
   }
@@ -336,7 +344,9 @@ function validateSerializer(serializer: unknown): Serializer {
 function validateScanCount(scanCount: unknown): number {
   if (scanCount === undefined) return 100
   if (typeof scanCount !== "number" || !Number.isInteger(scanCount) || scanCount < 1) {
-    throw new TypeError(`options.scanCount must be a positive integer; got ${describeValue(scanCount)}`)
+    throw new TypeError(
+      `options.scanCount must be a positive integer; got ${describeValue(scanCount)}`,
+    )
   }
   return scanCount
 }

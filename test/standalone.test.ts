@@ -11,6 +11,9 @@ describe("standalone Redis", () => {
   afterAll(async () => {
     await server?.stop()
   })
-  const env = (): ContractEnv => ({servers: {standalone: server} satisfies Servers, masters: [server]})
+  const env = (): ContractEnv => ({
+    servers: {standalone: server} satisfies Servers,
+    masters: [server],
+  })
   for (const kind of kindsFor("standalone")) contractSuite(kind, env)
 })

@@ -100,7 +100,8 @@ export function createUnconnected(
     case "sentinel": {
       const setup = need(servers.sentinel, "sentinel")
       const sentinelRootNodes = [{host: setup.sentinel.host, port: setup.sentinel.port}]
-      if (kind.version === 5) return redis5.createSentinel({name: setup.masterName, sentinelRootNodes})
+      if (kind.version === 5)
+        return redis5.createSentinel({name: setup.masterName, sentinelRootNodes})
       if (kind.version === 6) {
         return redis6.createSentinel({name: setup.masterName, sentinelRootNodes, ...keyPrefix})
       }

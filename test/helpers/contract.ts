@@ -16,7 +16,8 @@ export interface ContractEnv {
 }
 
 // Commands that servers, replicas, sentinels and our own checks send: not the store's.
-const NOISE = /^(info|ping|config|slowlog|replconf|publish|cluster|client|hello|command|psync|sync|select|auth)/
+const NOISE =
+  /^(info|ping|config|slowlog|replconf|publish|cluster|client|hello|command|psync|sync|select|auth)/
 
 export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
   describe(kind.name, () => {
@@ -92,7 +93,7 @@ export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
       it("keeps data that JSON can carry exactly (unicode, nesting, empty values)", async () => {
         const {store} = newStore()
         const session = makeSession(60_000, {
-          user: {id: 1, name: "Zoë 🚀 \u0000 \"quoted\" \n line"},
+          user: {id: 1, name: 'Zoë 🚀 \u0000 "quoted" \n line'},
           cart: [],
         })
         await store.set("u", session)
@@ -364,7 +365,9 @@ export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
         })
         await expect(throwing.store.set("a", makeSession())).rejects.toThrow(/encoder broke/)
         expect(await raw.exists(`${throwing.prefix}a`)).toBe(false)
-        const silent = newStore({serializer: {parse: JSON.parse, stringify: () => undefined as never}})
+        const silent = newStore({
+          serializer: {parse: JSON.parse, stringify: () => undefined as never},
+        })
         await expect(silent.store.set("a", makeSession())).rejects.toThrow(/must return a string/)
         expect(await raw.exists(`${silent.prefix}a`)).toBe(false)
       })
@@ -425,7 +428,10 @@ export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
 
       it("treats a serializer whose async parse rejects as a corrupted value", async () => {
         const {store, prefix} = newStore({
-          serializer: {parse: async () => Promise.reject(new Error("bad mac")), stringify: JSON.stringify},
+          serializer: {
+            parse: async () => Promise.reject(new Error("bad mac")),
+            stringify: JSON.stringify,
+          },
         })
         await raw.set(`${prefix}a`, JSON.stringify(makeSession()))
         const reported = vi.fn()
@@ -496,19 +502,22 @@ export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
         ["a star", "s*", ["sother:", "s:", "sx*"]],
         ["a question mark", "a?:", ["ab:", "ax:"]],
         ["a backslash", "b\\:", ["b:", "b\\\\:"]],
-      ])("with %s in the prefix never reads or deletes another prefix's keys", async (_, tail, otherTails) => {
-        const base = uniquePrefix("glob").slice(0, -1)
-        const prefix = `${base}${tail}`
-        const {store} = newStore({prefix})
-        const others = await neighbours(...otherTails.map((other) => `${base}${other}`))
-        await store.set("mine", makeSession())
-        expect(await store.ids()).toEqual(["mine"])
-        expect(await store.length()).toBe(1)
-        expect((await store.all()).map((session) => session.id)).toEqual(["mine"])
-        await store.clear()
-        expect(await raw.exists(`${prefix}mine`)).toBe(false)
-        await others.expectUntouched()
-      })
+      ])(
+        "with %s in the prefix never reads or deletes another prefix's keys",
+        async (_, tail, otherTails) => {
+          const base = uniquePrefix("glob").slice(0, -1)
+          const prefix = `${base}${tail}`
+          const {store} = newStore({prefix})
+          const others = await neighbours(...otherTails.map((other) => `${base}${other}`))
+          await store.set("mine", makeSession())
+          expect(await store.ids()).toEqual(["mine"])
+          expect(await store.length()).toBe(1)
+          expect((await store.all()).map((session) => session.id)).toEqual(["mine"])
+          await store.clear()
+          expect(await raw.exists(`${prefix}mine`)).toBe(false)
+          await others.expectUntouched()
+        },
+      )
 
       it("clear() leaves other prefixes and other stores alone", async () => {
         const first = newStore()
@@ -548,7 +557,10 @@ export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
           const prefixed = await connectClient(kind, env().servers, {keyPrefix: clientPrefix})
           try {
             const store = new RedisStore(prefixed.client, {prefix: "sess:"})
-            const others = await neighbours(`${clientPrefix}other:`, `${clientPrefix.slice(0, -1)}sess:`)
+            const others = await neighbours(
+              `${clientPrefix}other:`,
+              `${clientPrefix.slice(0, -1)}sess:`,
+            )
             await raw.set(`${clientPrefix}sess2:x`, "other store")
             const session = makeSession()
             await store.set("a", session)

@@ -53,7 +53,9 @@ export function freePort(): Promise<number> {
     server.listen(0, HOST, () => {
       const address = server.address()
       server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+        typeof address === "object" && address
+          ? resolve(address.port)
+          : reject(new Error("no port")),
       )
     })
   })
@@ -94,7 +96,9 @@ export async function startRedisServer(options: StartOptions = {}): Promise<Redi
       await Promise.race([waitForPong(port, exited), spawnFailed])
       return serverHandle(port, child, exited, dir)
     } catch (error) {
-      lastError = new Error(`redis-server on port ${port} did not start: ${String(error)}\n${output}`)
+      lastError = new Error(
+        `redis-server on port ${port} did not start: ${String(error)}\n${output}`,
+      )
       child.kill("SIGKILL")
       running.delete(child)
       if ((error as Error).message.startsWith("Cannot start redis-server")) break

@@ -1,0 +1,112 @@
+import {describe, expect, it} from "vitest"
+import {type RedisClientLike, RedisStore} from "../src/index.js"
+import {CLIENT_KINDS, createUnconnected, type Servers} from "./helpers/clients.js"
+
+// Clients are built but never connected: construction must not talk to Redis.
+const nowhere = {url: "redis://127.0.0.1:1", host: "127.0.0.1", port: 1}
+const servers = {
+  standalone: nowhere,
+  cluster: {rootNodes: [{url: nowhere.url}]},
+  sentinel: {masterName: "mymaster", sentinel: nowhere},
+} as unknown as Servers
+
+const [firstKind] = CLIENT_KINDS
+if (!firstKind) throw new Error("no client kinds")
+const anyClient = () => createUnconnected(firstKind, servers)
+
+describe("new RedisStore", () => {
+  it.each(CLIENT_KINDS.map((kind) => [kind.name, kind] as const))(
+    "accepts a %s in all three forms",
+    (_, kind) => {
+      const client = createUnconnected(kind, servers)
+      expect(new RedisStore({client}).client).toBe(client)
+      expect(new RedisStore(client).client).toBe(client)
+      const store = new RedisStore(client, {ttl: 60, prefix: "p:"})
+      expect(store.ttl).toBe(60)
+      expect(store.prefix).toBe("p:")
+    },
+  )
+
+  it("has connect-redis's defaults", () => {
+    const store = new RedisStore(anyClient())
+    expect(store.prefix).toBe("sess:")
+    expect(store.ttl).toBe(86_400)
+    expect(store.scanCount).toBe(100)
+    expect(store.serializer).toBe(JSON)
+    expect(store.disableTTL).toBe(false)
+    expect(store.disableTouch).toBe(false)
+  })
+
+  it("keeps an empty prefix when asked for one", () => {
+    expect(new RedisStore(anyClient(), {prefix: ""}).prefix).toBe("")
+  })
+
+  const accepted =
+    /RedisStore needs a node-redis client: createClient\(\), createCluster\(\) or createSentinel\(\) from redis 4, 5 or 6/
+  it.each([
+    ["undefined", undefined],
+    ["null", null],
+    ["a URL string", "redis://localhost:6379"],
+    ["an empty object", {}],
+    ["options without a client", {prefix: "x:"}],
+    ["options with a non-client", {client: {get() {}, set() {}}}],
+    ["a client factory", () => undefined],
+  ])("rejects %s with a TypeError that says what is accepted", (_, value) => {
+    expect(() => new RedisStore(value as unknown as RedisClientLike)).toThrow(TypeError)
+    expect(() => new RedisStore(value as unknown as RedisClientLike)).toThrow(accepted)
+  })
+
+  it("names ioredis when given an ioredis-like client", () => {
+    const ioredisLike = {get() {}, set() {}, mget() {}, scanStream() {}}
+    expect(() => new RedisStore(ioredisLike as unknown as RedisClientLike)).toThrow(
+      /ioredis and iovalkey clients are not supported yet/,
+    )
+  })
+
+  it("rejects options given twice", () => {
+    const client = anyClient()
+    expect(() => new RedisStore({client} as unknown as RedisClientLike, {ttl: 5})).toThrow(
+      /either new RedisStore\(\{client/,
+    )
+  })
+
+  it.each([
+    ["prefix", {prefix: 5}, /options.prefix must be a string/],
+    ["ttl 0", {ttl: 0}, /options.ttl must be a positive number/],
+    ["ttl negative", {ttl: -60}, /options.ttl/],
+    ["ttl NaN", {ttl: Number.NaN}, /options.ttl/],
+    ["ttl string", {ttl: "1d"}, /options.ttl/],
+    ["scanCount 0", {scanCount: 0}, /options.scanCount must be a positive integer/],
+    ["scanCount 1.5", {scanCount: 1.5}, /options.scanCount/],
+    ["scanCount string", {scanCount: "100"}, /options.scanCount/],
+    ["serializer", {serializer: {parse: JSON.parse}}, /options.serializer must have/],
+    ["disableTTL", {disableTTL: "yes"}, /options.disableTTL must be a boolean/],
+    ["disableTouch", {disableTouch: 1}, /options.disableTouch must be a boolean/],
+    ["options", "fast", /options must be an object/],
+  ])("rejects a bad %s", (_, settings, message) => {
+    const client = anyClient()
+    expect(() => new RedisStore(client, settings as never)).toThrow(message)
+    if (typeof settings === "object") {
+      expect(() => new RedisStore({client, ...(settings as object)})).toThrow(message)
+    }
+  })
+
+  it("rejects a client keyPrefix that is not a string", () => {
+    const client = anyClient() as unknown as {options?: object}
+    const withBufferPrefix = Object.create(client, {_keyPrefix: {value: Buffer.from("x:")}})
+    expect(() => new RedisStore(withBufferPrefix)).toThrow(/keyPrefix must be a string/)
+  })
+
+  it("is an express-session Store and an EventEmitter", async () => {
+    const {Store} = await import("express-session")
+    const store = new RedisStore(anyClient())
+    expect(store).toBeInstanceOf(Store)
+    expect(typeof store.on).toBe("function")
+    expect(typeof store.regenerate).toBe("function")
+  })
+
+  it("reports a callback that is not a function instead of ignoring it", async () => {
+    const store = new RedisStore(anyClient())
+    await expect(store.get("a", "cb" as never)).rejects.toThrow(/callback must be a function/)
+  })
+})

@@ -1,0 +1,166 @@
+// express-session over real HTTP, on a real Redis, for each node-redis major.
+
+import type {AddressInfo} from "node:net"
+import express from "express"
+import session from "express-session"
+import {afterAll, beforeAll, describe, expect, it} from "vitest"
+import {RedisStore} from "../src/index.js"
+import {CLIENT_KINDS, connectClient, type TestClient} from "./helpers/clients.js"
+import {RawRedis} from "./helpers/raw-redis.js"
+import {type RedisServer, startRedisServer} from "./helpers/redis-servers.js"
+import {uniquePrefix} from "./helpers/sessions.js"
+
+const MAX_AGE_MS = 60_000
+
+function createApp(store: RedisStore) {
+  const app = express()
+  app.use(
+    session({
+      store,
+      name: "sid",
+      secret: "a test secret",
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      cookie: {maxAge: MAX_AGE_MS},
+    }),
+  )
+  app.post("/login", (req, res) => {
+    req.session.user = {id: 1, name: "Ada"}
+    res.json({ok: true})
+  })
+  app.get("/me", (req, res) => {
+    res.json({user: req.session.user ?? null, views: req.session.views ?? 0})
+  })
+  app.post("/count", (req, res) => {
+    req.session.views = (req.session.views ?? 0) + 1
+    res.json({views: req.session.views})
+  })
+  app.post("/regenerate", (req, res, next) => {
+    const user = req.session.user
+    req.session.regenerate((error) => {
+      if (error) return next(error)
+      if (user) req.session.user = user
+      res.json({ok: true})
+    })
+  })
+  app.post("/logout", (req, res, next) => {
+    req.session.destroy((error) => (error ? next(error) : res.json({ok: true})))
+  })
+  return app
+}
+
+class Browser {
+  cookie: string | undefined
+  constructor(readonly base: string) {}
+
+  async request(method: "GET" | "POST", path: string) {
+    const response = await fetch(this.base + path, {
+      method,
+      headers: this.cookie ? {cookie: this.cookie} : {},
+    })
+    const setCookie = response.headers.getSetCookie().find((c) => c.startsWith("sid="))
+    if (setCookie) this.cookie = setCookie.split(";")[0]
+    return {status: response.status, body: (await response.json()) as Record<string, unknown>}
+  }
+
+  /** The session id inside the signed cookie `sid=s:<id>.<signature>`. */
+  get sid(): string {
+    const value = decodeURIComponent((this.cookie ?? "").slice("sid=".length))
+    return value.slice(2, value.lastIndexOf("."))
+  }
+}
+
+describe.each(CLIENT_KINDS.filter((kind) => kind.topology === "standalone"))(
+  "express-session with a $name",
+  (kind) => {
+    let server: RedisServer
+    let connection: TestClient
+    let raw: RawRedis
+    let http: import("node:http").Server
+    let prefix: string
+    let base: string
+
+    beforeAll(async () => {
+      server = await startRedisServer()
+      connection = await connectClient(kind, {standalone: server})
+      raw = new RawRedis([server])
+      prefix = uniquePrefix("web")
+      const app = createApp(new RedisStore({client: connection.client, prefix}))
+      http = app.listen(0, "127.0.0.1")
+      await new Promise((resolve) => http.once("listening", resolve))
+      base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+    })
+    afterAll(async () => {
+      await new Promise((resolve) => http?.close(resolve))
+      await connection?.close()
+      await server?.stop()
+    })
+
+    it("logs in and keeps the session across requests", async () => {
+      const browser = new Browser(base)
+      expect((await browser.request("POST", "/login")).status).toBe(200)
+      expect(browser.cookie).toBeDefined()
+      expect((await browser.request("GET", "/me")).body.user).toEqual({id: 1, name: "Ada"})
+      await browser.request("POST", "/count")
+      expect((await browser.request("POST", "/count")).body.views).toBe(2)
+      expect((await browser.request("GET", "/me")).body.views).toBe(2)
+      const ttl = await raw.ttl(prefix + browser.sid)
+      expect(ttl).toBeGreaterThan(50)
+      expect(ttl).toBeLessThanOrEqual(60)
+    })
+
+    it("keeps an unchanged session alive through touch (rolling, resave: false)", async () => {
+      const browser = new Browser(base)
+      await browser.request("POST", "/login")
+      const key = prefix + browser.sid
+      const stored = await raw.get(key)
+      await raw.onKey(key, "EXPIRE", key, 5)
+      expect((await browser.request("GET", "/me")).body.user).toEqual({id: 1, name: "Ada"})
+      expect(await raw.ttl(key)).toBeGreaterThan(50)
+      expect(await raw.get(key)).toBe(stored)
+    })
+
+    it("regenerate ends the old session: the old cookie no longer works", async () => {
+      const browser = new Browser(base)
+      await browser.request("POST", "/login")
+      const oldCookie = browser.cookie
+      const oldSid = browser.sid
+      await browser.request("POST", "/regenerate")
+      expect(browser.sid).not.toBe(oldSid)
+      expect(await raw.exists(prefix + oldSid)).toBe(false)
+      expect((await browser.request("GET", "/me")).body.user).toEqual({id: 1, name: "Ada"})
+
+      const thief = new Browser(base)
+      thief.cookie = oldCookie
+      expect((await thief.request("GET", "/me")).body.user).toBeNull()
+      expect(await raw.exists(prefix + oldSid)).toBe(false)
+    })
+
+    it("logout is final: the key is gone and the cookie no longer works", async () => {
+      const browser = new Browser(base)
+      await browser.request("POST", "/login")
+      const sid = browser.sid
+      const cookie = browser.cookie
+      await browser.request("POST", "/logout")
+      expect(await raw.exists(prefix + sid)).toBe(false)
+      const replay = new Browser(base)
+      replay.cookie = cookie
+      expect((await replay.request("GET", "/me")).body.user).toBeNull()
+      await replay.request("GET", "/me")
+      expect(await raw.exists(prefix + sid)).toBe(false)
+    })
+
+    it("a corrupted stored value gives the user a fresh session, not an error", async () => {
+      const browser = new Browser(base)
+      await browser.request("POST", "/login")
+      await raw.set(prefix + browser.sid, '{"cookie": 42, "user": {"id": 666}}')
+      const response = await browser.request("GET", "/me")
+      expect(response.status).toBe(200)
+      expect(response.body.user).toBeNull()
+      await raw.set(prefix + browser.sid, "\u0000garbage")
+      expect((await browser.request("POST", "/login")).status).toBe(200)
+      expect((await browser.request("GET", "/me")).body.user).toEqual({id: 1, name: "Ada"})
+    })
+  },
+)
