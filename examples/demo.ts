@@ -1,0 +1,110 @@
+// A small Express app on RedisStore: log in, count, log out, and see how many sessions live.
+//
+//   npm run demo                      # starts a throwaway redis-server for itself
+//   REDIS_URL=redis://host:6379 npm run demo
+//   PORT=8080 npm run demo
+
+import express from "express"
+import session from "express-session"
+import {createClient} from "redis"
+import {RedisStore} from "../src/index.js"
+import {type RedisServer, startRedisServer} from "../test/helpers/redis-servers.js"
+
+declare module "express-session" {
+  interface SessionData {
+    name?: string
+    count?: number
+  }
+}
+
+async function main() {
+  let throwaway: RedisServer | undefined
+  let url = process.env.REDIS_URL
+  if (!url) {
+    throwaway = await startRedisServer()
+    url = throwaway.url
+    console.log(`REDIS_URL is not set: started a throwaway redis-server at ${url}`)
+  }
+
+  const client = createClient({url})
+  client.on("error", (error) => console.error("Redis client error:", error.message))
+  await client.connect()
+
+  const store = new RedisStore({client, prefix: "demo:sess:", ttl: 3600})
+  store.on("corrupt", (error) => console.warn(error.message))
+
+  const app = express()
+  app.use(express.urlencoded({extended: false}))
+  app.use(
+    session({
+      store,
+      secret: process.env.SESSION_SECRET ?? "demo secret: set SESSION_SECRET in real apps",
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      cookie: {maxAge: 30 * 60 * 1000, sameSite: "lax"},
+    }),
+  )
+
+  app.get("/", async (req, res, next) => {
+    try {
+      const live = await store.length()
+      res.type("html").send(page(req.session.name, req.session.count ?? 0, live))
+    } catch (error) {
+      next(error)
+    }
+  })
+  app.post("/login", (req, res, next) => {
+    const name =
+      String(req.body.name ?? "")
+        .trim()
+        .slice(0, 40) || "guest"
+    // A new session id on login, so a session fixed before login is worthless.
+    req.session.regenerate((error) => {
+      if (error) return next(error)
+      req.session.name = name
+      req.session.count = 0
+      res.redirect("/")
+    })
+  })
+  app.post("/count", (req, res) => {
+    if (req.session.name) req.session.count = (req.session.count ?? 0) + 1
+    res.redirect("/")
+  })
+  app.post("/logout", (req, res, next) => {
+    req.session.destroy((error) => (error ? next(error) : res.redirect("/")))
+  })
+
+  const port = Number(process.env.PORT ?? 3000)
+  const http = app.listen(port, () => {
+    console.log(`Demo on http://localhost:${port} (Ctrl+C to stop)`)
+  })
+
+  const shutdown = async () => {
+    http.close()
+    await client.close()
+    await throwaway?.stop()
+    process.exit(0)
+  }
+  process.once("SIGINT", shutdown)
+  process.once("SIGTERM", shutdown)
+}
+
+function page(name: string | undefined, count: number, live: number): string {
+  const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+  const body = name
+    ? `<p>Logged in as <b>${escape(name)}</b>. Counter: <b id="count">${count}</b></p>
+       <form method="post" action="/count"><button>Count +1</button></form>
+       <form method="post" action="/logout"><button>Log out</button></form>`
+    : `<form method="post" action="/login">
+         <input name="name" placeholder="Your name" autofocus> <button>Log in</button>
+       </form>`
+  return `<!doctype html><meta charset="utf-8"><title>redis-session-store demo</title>
+    <h1>redis-session-store demo</h1>${body}
+    <p>Live sessions in Redis: <b id="live">${live}</b></p>`
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
