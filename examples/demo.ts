@@ -91,9 +91,9 @@ async function main() {
 }
 
 function page(name: string | undefined, count: number, live: number): string {
-  const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+  const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
   const body = name
-    ? `<p>Logged in as <b>${escape(name)}</b>. Counter: <b id="count">${count}</b></p>
+    ? `<p>Logged in as <b>${escapeHtml(name)}</b>. Counter: <b id="count">${count}</b></p>
        <form method="post" action="/count"><button>Count +1</button></form>
        <form method="post" action="/logout"><button>Log out</button></form>`
     : `<form method="post" action="/login">
