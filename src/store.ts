@@ -166,7 +166,9 @@ export class RedisStore extends Store {
   override clear(callback: Callback<void>): Promise<void>
   override clear(callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
-      for await (const keys of this.#keyBatches()) await this.#redis.unlink(keys)
+      await this.#eachBatch(async (keys) => {
+        await this.#redis.unlink(keys)
+      })
     })
   }
 
@@ -201,9 +203,9 @@ export class RedisStore extends Store {
     return withCallback(callback, async () => {
       const seen = new Set<string>()
       const sessions: SessionWithId[] = []
-      for await (const batch of this.#keyBatches()) {
+      await this.#eachBatch(async (batch) => {
         const keys = batch.filter((key) => !seen.has(key) && seen.add(key))
-        if (keys.length === 0) continue
+        if (keys.length === 0) return
         const values = await this.#redis.mget(keys)
         const read = await Promise.all(
           keys.map((key, i) => {
@@ -218,9 +220,32 @@ export class RedisStore extends Store {
           const session = read[i]
           if (session) sessions.push(Object.assign(session, {id: this.#sidOf(key)}))
         })
-      }
+      })
       return sessions
     })
+  }
+
+  /**
+   * Runs `handle` on each batch of keys while the next SCAN is already on its way, so a
+   * batch costs one round trip rather than two. At most two batches are in flight at once:
+   * bulk work never floods Redis or the heap, whatever the number of sessions.
+   */
+  async #eachBatch(handle: (keys: string[]) => Promise<void>): Promise<void> {
+    let inFlight: Promise<void> | undefined
+    try {
+      for await (const keys of this.#keyBatches()) {
+        const previous = inFlight
+        inFlight = handle(keys)
+        // Marked as handled now, awaited (and its error thrown) below: a batch that fails
+        // while we wait for SCAN must not surface as an unhandled rejection.
+        inFlight.catch(() => {})
+        await previous
+      }
+    } finally {
+      // Also on a failed SCAN: never leave a batch running behind the caller's back.
+      await inFlight?.catch(() => {})
+    }
+    await inFlight
   }
 
   /**
