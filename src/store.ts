@@ -113,52 +113,65 @@ export class RedisStore extends Store {
   get(sid: string): Promise<SessionData | null>
   get(sid: string, callback: Callback<SessionData | null>): Promise<void>
   get(sid: string, callback?: Callback<SessionData | null>): Promise<unknown> {
-    return withCallback(callback, async () => {
-      assertSid(sid)
-      const raw = await this.#redis.get(this.prefix + sid)
-      return raw === null ? null : this.#readSession(raw, sid)
-    })
+    // No closure on the promise path: this runs on every request.
+    return callback == null ? this.#get(sid) : withCallback(callback, () => this.#get(sid))
+  }
+
+  async #get(sid: string): Promise<SessionData | null> {
+    assertSid(sid)
+    const raw = await this.#redis.get(this.prefix + sid)
+    return raw === null ? null : this.#readSession(raw, sid)
   }
 
   /** Writes the session with its TTL; a session whose TTL is <= 0 is deleted instead. */
   set(sid: string, session: SessionData): Promise<void>
   set(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
-    return withCallback(callback, async () => {
-      assertSid(sid)
-      assertSessionObject(session)
-      const key = this.prefix + sid
-      const ttl = sessionTtl(session, this.ttl, Date.now())
-      if (ttl <= 0) {
-        await this.#redis.del(key)
-        return
-      }
-      const value = this.#serialize(session)
-      await this.#redis.set(key, value, this.disableTTL ? undefined : ttl)
-    })
+    return callback == null
+      ? this.#set(sid, session)
+      : withCallback(callback, () => this.#set(sid, session))
+  }
+
+  async #set(sid: string, session: SessionData): Promise<void> {
+    assertSid(sid)
+    assertSessionObject(session)
+    const key = this.prefix + sid
+    const ttl = sessionTtl(session, this.ttl, Date.now())
+    if (ttl <= 0) {
+      await this.#redis.del(key)
+      return
+    }
+    const value = this.#serialize(session)
+    await this.#redis.set(key, value, this.disableTTL ? undefined : ttl)
   }
 
   /** Re-times an existing session (never creates one); a TTL <= 0 deletes it. */
   override touch(sid: string, session: SessionData): Promise<void>
   override touch(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
-    return withCallback(callback, async () => {
-      assertSid(sid)
-      assertSessionObject(session)
-      if (this.disableTouch || this.disableTTL) return
-      const key = this.prefix + sid
-      const ttl = sessionTtl(session, this.ttl, Date.now())
-      await (ttl <= 0 ? this.#redis.del(key) : this.#redis.expire(key, ttl))
-    })
+    return callback == null
+      ? this.#touch(sid, session)
+      : withCallback(callback, () => this.#touch(sid, session))
+  }
+
+  async #touch(sid: string, session: SessionData): Promise<void> {
+    assertSid(sid)
+    assertSessionObject(session)
+    if (this.disableTouch || this.disableTTL) return
+    const key = this.prefix + sid
+    const ttl = sessionTtl(session, this.ttl, Date.now())
+    await (ttl <= 0 ? this.#redis.del(key) : this.#redis.expire(key, ttl))
   }
 
   override destroy(sid: string): Promise<void>
   override destroy(sid: string, callback: Callback<void>): Promise<void>
   override destroy(sid: string, callback?: Callback<void>): Promise<void> {
-    return withCallback(callback, async () => {
-      assertSid(sid)
-      await this.#redis.del(this.prefix + sid)
-    })
+    return callback == null ? this.#destroy(sid) : withCallback(callback, () => this.#destroy(sid))
+  }
+
+  async #destroy(sid: string): Promise<void> {
+    assertSid(sid)
+    await this.#redis.del(this.prefix + sid)
   }
 
   /** Deletes every session under this prefix, batch by batch (never one huge command). */
@@ -283,22 +296,37 @@ export class RedisStore extends Store {
     return value
   }
 
-  /** Parses a stored value; anything that is not a usable session is reported and dropped. */
-  async #readSession(raw: string, sid: string): Promise<SessionData | null> {
-    let session: unknown
+  /**
+   * Parses a stored value; anything that is not a usable session is reported and dropped.
+   * Stays synchronous for a synchronous `parse` (JSON): `get` is on every request's path.
+   */
+  #readSession(raw: string, sid: string): SessionData | null | Promise<SessionData | null> {
+    let parsed: unknown
     try {
-      session = await this.serializer.parse(raw)
+      parsed = this.serializer.parse(raw)
     } catch (cause) {
-      this.#reportCorrupt(new CorruptSessionError(sid, `parse failed: ${messageOf(cause)}`, cause))
-      return null
+      return this.#parseFailed(sid, cause)
     }
-    if (!isSessionShape(session)) {
-      this.#reportCorrupt(
-        new CorruptSessionError(sid, `parsed to ${describeValue(session)} without a cookie object`),
+    if (isThenable(parsed)) {
+      return Promise.resolve(parsed).then(
+        (session: unknown) => this.#checkShape(session, sid),
+        (cause: unknown) => this.#parseFailed(sid, cause),
       )
-      return null
     }
-    return session
+    return this.#checkShape(parsed, sid)
+  }
+
+  #parseFailed(sid: string, cause: unknown): null {
+    this.#reportCorrupt(new CorruptSessionError(sid, `parse failed: ${messageOf(cause)}`, cause))
+    return null
+  }
+
+  #checkShape(session: unknown, sid: string): SessionData | null {
+    if (isSessionShape(session)) return session
+    this.#reportCorrupt(
+      new CorruptSessionError(sid, `parsed to ${describeValue(session)} without a cookie object`),
+    )
+    return null
   }
 
   #reportCorrupt(error: CorruptSessionError): void {
@@ -387,6 +415,10 @@ function isSessionShape(value: unknown): value is SessionData {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false
   const cookie = (value as {cookie?: unknown}).cookie
   return typeof cookie === "object" && cookie !== null && !Array.isArray(cookie)
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as {then?: unknown} | null)?.then === "function"
 }
 
 function messageOf(error: unknown): string {

@@ -17,6 +17,8 @@ export interface RedisServer {
   readonly host: string
   readonly port: number
   readonly url: string
+  /** The redis-server process id. */
+  readonly pid: number
   /** Sends one command on a fresh connection and returns the RESP2 reply. */
   command(...args: (string | number)[]): Promise<Reply>
   stop(): Promise<void>
@@ -142,6 +144,7 @@ function serverHandle(
     host: HOST,
     port,
     url: `redis://${HOST}:${port}`,
+    pid: child.pid ?? -1,
     command: (...args) => sendCommand(port, args.map(String)),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

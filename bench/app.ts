@@ -1,0 +1,68 @@
+// The Express app of the end-to-end case, one process per store.
+// argv: store ("ours" | "connect-redis"), Redis URL. Tells the parent its port over IPC.
+
+import type {AddressInfo} from "node:net"
+import {RedisStore as ConnectRedisStore} from "connect-redis"
+import express from "express"
+import session, {type Store} from "express-session"
+import {createClient} from "redis"
+import {RedisStore} from "../src/index.js"
+
+declare module "express-session" {
+  interface SessionData {
+    user?: {id: number; name: string}
+    views?: number
+  }
+}
+
+async function main() {
+  const [storeName, url] = process.argv.slice(2)
+  if (!url) throw new Error("usage: app.ts <ours|connect-redis> <redis url>")
+  const client = createClient({url})
+  client.on("error", (error) => console.error(error.message))
+  await client.connect()
+  const prefix = `e2e:${storeName}:`
+  const store: Store =
+    storeName === "ours"
+      ? new RedisStore({client, prefix})
+      : new ConnectRedisStore({client, prefix})
+
+  const app = express()
+  app.use(
+    session({
+      store,
+      secret: "benchmark secret",
+      resave: false,
+      saveUninitialized: false,
+      cookie: {maxAge: 86_400_000},
+    }),
+  )
+  app.post("/login", (req, res) => {
+    req.session.user = {id: 42, name: "Ada Lovelace"}
+    req.session.views = 0
+    res.json({ok: true})
+  })
+  // Unchanged session: express-session calls store.touch.
+  app.get("/read", (req, res) => {
+    res.json({user: req.session.user ?? null})
+  })
+  // Changed session: express-session calls store.set.
+  app.post("/write", (req, res) => {
+    req.session.views = (req.session.views ?? 0) + 1
+    res.json({views: req.session.views})
+  })
+  const server = app.listen(0, "127.0.0.1", () => {
+    process.send?.({port: (server.address() as AddressInfo).port})
+  })
+  process.on("message", (message) => {
+    if (message === "exit") {
+      server.close()
+      void client.close().then(() => process.exit(0))
+    }
+  })
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
