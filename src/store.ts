@@ -1,6 +1,11 @@
 import {type SessionData, Store} from "express-session"
 import {type Callback, withCallback} from "./callback.js"
-import {isSupportedClient, type SessionClient, toSessionClient} from "./clients/index.js"
+import {
+  isSupportedClient,
+  type ScanBatch,
+  type SessionClient,
+  toSessionClient,
+} from "./clients/index.js"
 import {DistinctCounter} from "./distinct-counter.js"
 import {assertSid, describeValue} from "./keys.js"
 import {sessionTtl, type TtlOption, validateTtlOption} from "./ttl.js"
@@ -179,8 +184,8 @@ export class RedisStore extends Store {
   override clear(callback: Callback<void>): Promise<void>
   override clear(callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
-      await this.#eachBatch(async (keys) => {
-        await this.#redis.unlink(keys)
+      await this.#eachBatch(async (keys, source) => {
+        await this.#redis.unlink(keys, source)
       })
     })
   }
@@ -191,7 +196,7 @@ export class RedisStore extends Store {
   override length(callback?: Callback<number>): Promise<unknown> {
     return withCallback(callback, async () => {
       const counter = new DistinctCounter()
-      for await (const keys of this.#keyBatches()) for (const key of keys) counter.add(key)
+      for await (const {keys} of this.#keyBatches()) for (const key of keys) counter.add(key)
       return counter.size
     })
   }
@@ -202,7 +207,7 @@ export class RedisStore extends Store {
   ids(callback?: Callback<string[]>): Promise<unknown> {
     return withCallback(callback, async () => {
       const ids = new Set<string>()
-      for await (const keys of this.#keyBatches()) {
+      for await (const {keys} of this.#keyBatches()) {
         for (const key of keys) ids.add(this.#sidOf(key))
       }
       return [...ids]
@@ -216,10 +221,10 @@ export class RedisStore extends Store {
     return withCallback(callback, async () => {
       const seen = new Set<string>()
       const sessions: SessionWithId[] = []
-      await this.#eachBatch(async (batch) => {
+      await this.#eachBatch(async (batch, source) => {
         const keys = batch.filter((key) => !seen.has(key) && seen.add(key))
         if (keys.length === 0) return
-        const values = await this.#redis.mget(keys)
+        const values = await this.#redis.mget(keys, source)
         const read = await Promise.all(
           keys.map((key, i) => {
             const raw = values[i]
@@ -243,12 +248,12 @@ export class RedisStore extends Store {
    * batch costs one round trip rather than two. At most two batches are in flight at once:
    * bulk work never floods Redis or the heap, whatever the number of sessions.
    */
-  async #eachBatch(handle: (keys: string[]) => Promise<void>): Promise<void> {
+  async #eachBatch(handle: (keys: string[], source: unknown) => Promise<void>): Promise<void> {
     let inFlight: Promise<void> | undefined
     try {
-      for await (const keys of this.#keyBatches()) {
+      for await (const {keys, source} of this.#keyBatches()) {
         const previous = inFlight
-        inFlight = handle(keys)
+        inFlight = handle(keys, source)
         // Marked as handled now, awaited (and its error thrown) below: a batch that fails
         // while we wait for SCAN must not surface as an unhandled rejection.
         inFlight.catch(() => {})
@@ -265,14 +270,17 @@ export class RedisStore extends Store {
    * Keys under our prefix, at most `scanCount` at a time, from every master. SCAN's COUNT
    * is only a hint, so a long reply is cut to size here.
    */
-  async *#keyBatches(): AsyncGenerator<string[]> {
+  async *#keyBatches(): AsyncGenerator<ScanBatch> {
     const limit = this.scanCount
     for await (const reply of this.#redis.scan(this.prefix, limit)) {
       // MATCH already selects our keys; checking again keeps the promise never to read or
       // delete another prefix's key even if a client bent the pattern.
-      const keys = reply.filter((key) => key.startsWith(this.prefix))
+      const keys = reply.keys.filter((key) => key.startsWith(this.prefix))
       for (let start = 0; start < keys.length; start += limit) {
-        yield keys.length <= limit ? keys : keys.slice(start, start + limit)
+        yield {
+          keys: keys.length <= limit ? keys : keys.slice(start, start + limit),
+          source: reply.source,
+        }
       }
     }
   }

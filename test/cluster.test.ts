@@ -1,7 +1,10 @@
-import {afterAll, beforeAll, describe} from "vitest"
-import {kindsFor} from "./helpers/clients.js"
+import {afterAll, beforeAll, describe, expect, it} from "vitest"
+import {toSessionClient} from "../src/clients/index.js"
+import {connectClient, kindsFor} from "./helpers/clients.js"
 import {type ContractEnv, contractSuite} from "./helpers/contract.js"
+import {RawRedis} from "./helpers/raw-redis.js"
 import {type RedisCluster, startCluster} from "./helpers/redis-servers.js"
+import {uniquePrefix} from "./helpers/sessions.js"
 
 describe("Redis Cluster, three masters", () => {
   let cluster: RedisCluster
@@ -13,4 +16,34 @@ describe("Redis Cluster, three masters", () => {
   })
   const env = (): ContractEnv => ({servers: {cluster}, masters: cluster.nodes})
   for (const kind of kindsFor("cluster")) contractSuite(kind, env)
+
+  describe.each(kindsFor("cluster"))("$name: keys whose slot has moved since SCAN", (kind) => {
+    it("reads and deletes them through the cluster client (MOVED is followed)", async () => {
+      const connection = await connectClient(kind, env().servers)
+      try {
+        const raw = new RawRedis(cluster.nodes)
+        const prefix = uniquePrefix()
+        const keys = Array.from({length: 30}, (_, i) => `${prefix}${i}`)
+        for (const key of keys) await raw.set(key, `value of ${key}`)
+        const adapter = toSessionClient(connection.client)
+        // Every master's batch, handed to the client of a master that owns none of it: the
+        // real servers answer MOVED, as they do for a slot migrated between SCAN and MGET.
+        const byMaster = new Map<unknown, string[]>()
+        for await (const batch of adapter.scan(prefix, 100)) {
+          byMaster.set(batch.source, [...(byMaster.get(batch.source) ?? []), ...batch.keys])
+        }
+        const sources = [...byMaster.keys()]
+        expect(sources.length).toBeGreaterThan(1)
+        for (const [i, source] of sources.entries()) {
+          const wrong = sources[(i + 1) % sources.length]
+          const found = byMaster.get(source) ?? []
+          expect(await adapter.mget(found, wrong)).toEqual(found.map((key) => `value of ${key}`))
+          expect(await adapter.unlink(found, wrong)).toBe(found.length)
+        }
+        expect(await raw.keys(`${prefix}*`)).toEqual([])
+      } finally {
+        await connection.close()
+      }
+    })
+  })
 })

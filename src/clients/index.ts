@@ -1,7 +1,7 @@
 import {isNodeRedis, isNodeRedisCluster, nodeRedisClient, nodeRedisCluster} from "./node-redis.js"
 import type {SessionClient} from "./types.js"
 
-export type {SessionClient} from "./types.js"
+export type {ScanBatch, SessionClient} from "./types.js"
 
 export const SUPPORTED_CLIENTS =
   "a node-redis client: createClient(), createCluster() or createSentinel() from redis 4, 5 or 6"

@@ -11,8 +11,8 @@
 //   cluster-wide SCAN before 6.2, so we group keys by slot and scan each master.
 
 import {prefixPattern} from "../keys.js"
-import {groupBySlot} from "./slots.js"
-import type {SessionClient} from "./types.js"
+import {groupBySlot, type SlotGroup} from "./slots.js"
+import type {ScanBatch, SessionClient} from "./types.js"
 
 /** The keyed commands the adapter calls, on a client, sentinel or cluster. */
 interface KeyedCommands {
@@ -83,25 +83,51 @@ export function nodeRedisCluster(cluster: NodeRedisCluster): SessionClient {
   const clientPrefix = clientKeyPrefix(cluster)
   // The slot is computed from the key the server sees, client prefix included.
   const serverKey = (key: string) => clientPrefix + key
+
+  /**
+   * Runs `command` on each slot group of `keys`. Keys found by SCAN on a master are sent to
+   * that master's own client, which costs half as much per command as the cluster client
+   * on node-redis 6; a group whose slot has moved since (MOVED, ASK) goes through the
+   * cluster client, which follows the redirection.
+   */
+  function perSlot<T>(
+    keys: readonly string[],
+    source: unknown,
+    command: (client: KeyedCommands, keys: string[]) => Promise<T>,
+  ): Promise<{group: SlotGroup; reply: T}[]> {
+    const node = directNode(source)
+    return Promise.all(
+      Array.from(groupBySlot(keys, serverKey), async (group) => {
+        if (node === undefined) return {group, reply: await command(cluster, group.keys)}
+        try {
+          // The node client does not add the cluster's keyPrefix: send the key as stored.
+          const stored = clientPrefix === "" ? group.keys : group.keys.map(serverKey)
+          return {group, reply: await command(node, stored)}
+        } catch (error) {
+          if (!isRedirection(error)) throw error
+          return {group, reply: await command(cluster, group.keys)}
+        }
+      }),
+    )
+  }
+
   return {
     ...singleKeyCommands(cluster),
-    async mget(keys) {
+    async mget(keys, source) {
       const values: (string | null)[] = new Array(keys.length).fill(null)
-      await Promise.all(
-        Array.from(groupBySlot(keys, serverKey), async (group) => {
-          const groupValues = toValues(await cluster.mGet(group.keys))
-          group.positions.forEach((position, i) => {
-            values[position] = groupValues[i] ?? null
-          })
-        }),
-      )
+      for (const {group, reply} of await perSlot(keys, source, (client, slotKeys) =>
+        client.mGet(slotKeys),
+      )) {
+        const groupValues = toValues(reply)
+        group.positions.forEach((position, i) => {
+          values[position] = groupValues[i] ?? null
+        })
+      }
       return values
     },
-    async unlink(keys) {
-      const counts = await Promise.all(
-        Array.from(groupBySlot(keys, serverKey), (group) => cluster.unlink(group.keys)),
-      )
-      return counts.reduce<number>((sum, count) => sum + Number(count), 0)
+    async unlink(keys, source) {
+      const replies = await perSlot(keys, source, (client, slotKeys) => client.unlink(slotKeys))
+      return replies.reduce((sum, {reply}) => sum + Number(reply), 0)
     },
     async *scan(prefix, count) {
       // A snapshot: a failover during the walk is not followed (SCAN gives no promise then).
@@ -111,6 +137,19 @@ export function nodeRedisCluster(cluster: NodeRedisCluster): SessionClient {
       }
     },
   }
+}
+
+/** The node client a SCAN batch came from, when commands can go to it as they are. */
+function directNode(source: unknown): NodeRedisCommands | undefined {
+  if (typeof source !== "object" || source === null || !isNodeRedis(source)) return undefined
+  // A node client with a prefix of its own (cluster `defaults.keyPrefix`) would add it twice.
+  return clientKeyPrefix(source) === "" ? source : undefined
+}
+
+/** A cluster node's answer that the slot lives elsewhere (for good, or while migrating). */
+function isRedirection(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : ""
+  return message.startsWith("MOVED") || message.startsWith("ASK")
 }
 
 function singleKeyCommands(client: KeyedCommands) {
@@ -128,14 +167,14 @@ async function* scanNode(
   clientPrefix: string,
   prefix: string,
   count: number,
-): AsyncGenerator<string[]> {
+): AsyncGenerator<ScanBatch> {
   // SCAN MATCH sees the keys as stored, client prefix and all; its replies carry it too.
   const match = prefixPattern(clientPrefix + prefix)
   let cursor = "0"
   do {
     const reply = await node.scan(cursor, {MATCH: match, COUNT: count})
     cursor = String(reply.cursor)
-    yield reply.keys.map((key) => String(key).slice(clientPrefix.length))
+    yield {keys: reply.keys.map((key) => String(key).slice(clientPrefix.length)), source: node}
   } while (cursor !== "0")
 }
 

@@ -12,13 +12,22 @@ export interface SessionClient {
   /** EXPIRE: re-times a key that exists, never creates one. */
   expire(key: string, ttlSeconds: number): Promise<unknown>
   del(key: string): Promise<unknown>
-  /** Values in the order of `keys`; the keys may span hash slots. */
-  mget(keys: readonly string[]): Promise<(string | null)[]>
+  /**
+   * Values in the order of `keys`; the keys may span hash slots. `source` is the `source` of
+   * the SCAN batch they came from, if any: where to find them first.
+   */
+  mget(keys: readonly string[], source?: unknown): Promise<(string | null)[]>
   /** Removes the keys (which may span hash slots); resolves to how many existed. */
-  unlink(keys: readonly string[]): Promise<number>
+  unlink(keys: readonly string[], source?: unknown): Promise<number>
   /**
    * Every key that starts with `prefix`, on every master, one SCAN reply at a time
    * (`count` is the SCAN COUNT hint). A key may come more than once, as SCAN allows.
    */
-  scan(prefix: string, count: number): AsyncIterable<string[]>
+  scan(prefix: string, count: number): AsyncIterable<ScanBatch>
+}
+
+/** One SCAN reply: the keys, and an adapter's note of where it found them. */
+export interface ScanBatch {
+  keys: string[]
+  source?: unknown
 }
