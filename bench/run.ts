@@ -445,7 +445,13 @@ async function idleBaseline(probe: Probe, ms: number): Promise<number> {
 type BulkOp = "length" | "ids" | "all" | "clear"
 const BULK_OPS: BulkOp[] = ["length", "ids", "all", "clear"]
 
-async function bulk(title: string, stores: BulkStore[], probe: Probe, reseed: () => Promise<void>) {
+async function bulk(
+  title: string,
+  stores: BulkStore[],
+  probe: Probe,
+  reseed: () => Promise<void>,
+  rounds: number,
+) {
   log(title)
   const samples = new Map<string, BulkSample[]>()
   const record = (op: BulkOp, name: string, sample: BulkSample) => {
