@@ -22,6 +22,7 @@ import {
   startCluster,
   startRedisServer,
 } from "../test/helpers/redis-servers.js"
+import {measureOverhead} from "./overhead.js"
 import {
   formatNumber,
   formatSummary,
@@ -33,7 +34,7 @@ import {
 } from "./stats.js"
 
 const QUICK = process.argv.includes("--quick")
-// --only=ops,bulk,cluster,e2e runs some sections (for working on one; never for RESULTS.md).
+// --only=ops,bulk,cluster,e2e,overhead runs some sections (for working on one; never for RESULTS.md).
 const ONLY = process.argv
   .find((arg) => arg.startsWith("--only="))
   ?.slice("--only=".length)
@@ -93,7 +94,39 @@ interface BulkSample {
   heapMiB: number
   loopDelayMs: number
   slowestGetMs: number
+  /** The longest single command any master ran meanwhile, from its SLOWLOG (µs). */
+  longestCommandMicros: number
   error?: string
+}
+
+/** Commands shorter than this are not logged: the report says "< 0.2 ms" for them. */
+const SLOWLOG_THRESHOLD_MICROS = 200
+
+/** Server-side view of blocking: each master's SLOWLOG keeps every command over 0.2 ms. */
+class CommandLog {
+  constructor(private readonly masters: readonly RedisServer[]) {}
+
+  async start() {
+    await Promise.all(
+      this.masters.map(async (master) => {
+        await master.command("CONFIG", "SET", "slowlog-log-slower-than", SLOWLOG_THRESHOLD_MICROS)
+        await master.command("CONFIG", "SET", "slowlog-max-len", 10_000)
+        await master.command("SLOWLOG", "RESET")
+      }),
+    )
+  }
+
+  /** The longest command logged since start(), in µs (0 when none was over the threshold). */
+  async longest(): Promise<number> {
+    let longest = 0
+    for (const master of this.masters) {
+      const entries = await master.command("SLOWLOG", "GET", -1)
+      for (const entry of Array.isArray(entries) ? entries : []) {
+        if (Array.isArray(entry)) longest = Math.max(longest, Number(entry[2]))
+      }
+    }
+    return longest
+  }
 }
 
 /**
@@ -384,7 +417,12 @@ class Probe {
   }
 }
 
-async function measureBulk(probe: Probe, run: () => Promise<unknown>): Promise<BulkSample> {
+async function measureBulk(
+  probe: Probe,
+  commands: CommandLog,
+  run: () => Promise<unknown>,
+): Promise<BulkSample> {
+  await commands.start()
   const loop = monitorEventLoopDelay({resolution: 1})
   loop.enable()
   probe.begin()
@@ -403,13 +441,15 @@ async function measureBulk(probe: Probe, run: () => Promise<unknown>): Promise<B
     heapMiB: Number.NaN,
     loopDelayMs: loop.max / 1e6,
     slowestGetMs,
+    longestCommandMicros: await commands.longest(),
     ...(error === undefined ? {} : {error}),
   }
 }
 
 /**
- * Peak live heap of an operation, in an untimed run of its own: a full GC every few
- * milliseconds, and the heap measured right after each. A plain peak of heapUsed would mostly
+ * Peak live heap of an operation, in an untimed run of its own: a full GC every 50 ms (more
+ * often makes a 100 MB heap GC-bound), and the heap measured right after each, and once more
+ * at the end with the result still referenced. A plain peak of heapUsed would mostly
  * count young garbage (SCAN replies already dropped) that V8 had not yet collected.
  */
 async function measureLiveHeap(run: () => Promise<unknown>): Promise<number> {
@@ -422,7 +462,7 @@ async function measureLiveHeap(run: () => Promise<unknown>): Promise<number> {
     gc()
     peak = Math.max(peak, process.memoryUsage().heapUsed)
   }
-  const sampler = setInterval(sample, 5)
+  const sampler = setInterval(sample, 50)
   try {
     const result = await run()
     sample() // with the result still referenced: what it holds counts
@@ -449,10 +489,12 @@ async function bulk(
   title: string,
   stores: BulkStore[],
   probe: Probe,
+  masters: readonly RedisServer[],
   reseed: () => Promise<void>,
   rounds: number,
 ) {
   log(title)
+  const commands = new CommandLog(masters)
   const samples = new Map<string, BulkSample[]>()
   const record = (op: BulkOp, name: string, sample: BulkSample) => {
     const key = `${op}/${name}`
@@ -465,12 +507,12 @@ async function bulk(
     idle.push(await idleBaseline(probe, 500))
     for (const op of ["length", "ids", "all"] as BulkOp[]) {
       for (const store of rotated(stores, round)) {
-        record(op, store.name, await measureBulk(probe, () => store[op]()))
+        record(op, store.name, await measureBulk(probe, commands, () => store[op]()))
       }
     }
     for (const store of rotated(stores, round)) {
       await reseed()
-      record("clear", store.name, await measureBulk(probe, () => store.clear()))
+      record("clear", store.name, await measureBulk(probe, commands, () => store.clear()))
     }
     log(`   round ${round + 1}/${rounds}`)
   }
@@ -493,20 +535,26 @@ async function bulk(
       heapMiB: Number.NaN,
       loopDelayMs: Number.NaN,
       slowestGetMs,
+      longestCommandMicros: Number.NaN,
     })),
   )
   return samples
 }
 
+function longestCommand(samples: readonly BulkSample[]): string {
+  const worst = Math.max(...samples.map((sample) => sample.longestCommandMicros))
+  return worst < SLOWLOG_THRESHOLD_MICROS ? "< 0.2" : formatNumber(worst / 1000, 1)
+}
+
 function bulkTable(samples: Map<string, BulkSample[]>, names: string[]): string {
   const idle = summarize((samples.get("idle/(nothing running)") ?? []).map((s) => s.slowestGetMs))
-  const rows: string[][] = [["(idle)", "nothing running", "", formatSummary(idle, 1), "", ""]]
+  const rows: string[][] = [["(idle)", "nothing running", "", formatSummary(idle, 1), "", "", ""]]
   for (const op of BULK_OPS) {
     for (const name of names) {
       const list = samples.get(`${op}/${name}`) ?? []
       const failed = list.find((sample) => sample.error !== undefined)
       if (failed) {
-        rows.push([op, name, `fails: ${failed.error?.slice(0, 80)}`, "", "", ""])
+        rows.push([op, name, `fails: ${failed.error?.slice(0, 80)}`, "", "", "", ""])
         continue
       }
       const stat = (pick: (sample: BulkSample) => number, digits: number) =>
@@ -516,6 +564,7 @@ function bulkTable(samples: Map<string, BulkSample[]>, names: string[]): string 
         name,
         stat((s) => s.ms, 0),
         stat((s) => s.slowestGetMs, 1),
+        longestCommand(list),
         formatNumber(list[0]?.heapMiB ?? Number.NaN, 1),
         stat((s) => s.loopDelayMs, 1),
       ])
@@ -527,6 +576,7 @@ function bulkTable(samples: Map<string, BulkSample[]>, names: string[]): string 
       "store",
       "time ms",
       "slowest concurrent GET ms",
+      "longest command in Redis ms (worst round)",
       "peak live heap MiB",
       "longest event-loop delay ms",
     ],
@@ -536,12 +586,13 @@ function bulkTable(samples: Map<string, BulkSample[]>, names: string[]): string 
 
 /** Judged on the median round; the worst round and the idle machine's own worst are shown. */
 function slowestGetTarget(samples: Map<string, BulkSample[]>, label: string, op: BulkOp): Target {
-  const ours = summarize((samples.get(`${op}/${OURS}`) ?? []).map((s) => s.slowestGetMs))
+  const list = samples.get(`${op}/${OURS}`) ?? []
+  const ours = summarize(list.map((s) => s.slowestGetMs))
   const idle = summarize((samples.get("idle/(nothing running)") ?? []).map((s) => s.slowestGetMs))
   return target(
     `${label}: slowest concurrent GET under 15 ms`,
     ours.median < 15,
-    `${formatNumber(ours.median, 1)} ms (worst round ${formatNumber(ours.max, 1)}; idle machine ${formatNumber(idle.median, 1)}, worst ${formatNumber(idle.max, 1)})`,
+    `${formatNumber(ours.median, 1)} ms (worst round ${formatNumber(ours.max, 1)}; idle machine ${formatNumber(idle.median, 1)}, worst ${formatNumber(idle.max, 1)}; longest command inside Redis ${longestCommand(list)} ms)`,
   )
 }
 
@@ -587,6 +638,7 @@ async function bulkStandalone(server: RedisServer) {
     `2. bulk on ${formatNumber(CONFIG.bulkSessions)} sessions, standalone`,
     bulkStores(client as AnyRedis, prefix),
     probe,
+    [server],
     () => seed(client, prefix, CONFIG.bulkSessions),
     CONFIG.bulkRounds,
   )
@@ -616,6 +668,7 @@ async function bulkCluster(cluster: RedisCluster) {
       `3. bulk on ${formatNumber(CONFIG.bulkSessions)} sessions, 3-master cluster, node-redis ${version}`,
       bulkStores(client as unknown as AnyRedis, prefix),
       probe,
+      cluster.nodes,
       () => seed(seeder, prefix, CONFIG.bulkSessions),
       CONFIG.clusterRounds,
     )
@@ -770,6 +823,10 @@ async function main() {
     const standalone = runs("bulk") ? await bulkStandalone(server) : skipped
     const clustered = runs("cluster") ? await bulkCluster(cluster) : skipped
     const e2e = runs("e2e") ? await endToEnd(server) : skipped
+    log("5. the store's own cost per call")
+    const overhead = runs("overhead")
+      ? await measureOverhead(realisticSession(), QUICK ? 3 : 21, QUICK ? 20_000 : 200_000)
+      : "(not run)"
 
     const targets = [...ops.targets, ...standalone.targets, ...clustered.targets, ...e2e.targets]
     const report = [
@@ -803,7 +860,7 @@ async function main() {
       "",
       "Slowest concurrent GET: the slowest reply another process got while it sent one GET about",
       "every millisecond during the operation, i.e. how long the operation blocked Redis for",
-      "everyone else; the (idle) row is the same probe while nothing runs. Peak live heap: the most this process's heap held above its level before, measured in a separate untimed run with a full GC every 5 ms (so young garbage is not counted).",
+      "everyone else; the (idle) row is the same probe while nothing runs. Longest command in Redis: the longest single command any master executed during the operation, from its SLOWLOG (server time, so machine noise does not enter it; commands under 0.2 ms are not logged). Peak live heap: the most this process's heap held above its level before, measured in a separate untimed run with a full GC every 50 ms (so young garbage is not counted).",
       "",
       `## 3. Bulk on ${formatNumber(CONFIG.bulkSessions)} sessions, three-master cluster`,
       "",
@@ -812,6 +869,10 @@ async function main() {
       "## 4. End to end: Express + express-session over HTTP",
       "",
       e2e.markdown,
+      "",
+      "## 5. The store's own cost per call",
+      "",
+      overhead,
       "",
     ].join("\n")
     process.stdout.write(`${report}\n`)
@@ -824,6 +885,9 @@ async function main() {
     await server.stop()
   }
 }
+
+// Ctrl+C: exit normally, so the server helper's exit hook stops every redis-server it started.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130))
 
 main().catch((error) => {
   console.error(error)
