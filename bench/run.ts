@@ -73,10 +73,11 @@ const RAW = "raw node-redis"
 const CONTROL = "raw node-redis, again (control)"
 
 type Client6 = Awaited<ReturnType<typeof connect6>>
-type AnyRedis = RedisClientLike
 
 interface Contender {
   name: string
+  /** Where this contender keeps its keys. */
+  prefix: string
   get(sid: string): Promise<unknown>
   set(sid: string, session: SessionData): Promise<unknown>
   touch(sid: string, session: SessionData): Promise<unknown>
@@ -208,6 +209,7 @@ function rawContender(client: Client6, prefix: string, name = RAW): Contender {
     Math.ceil((new Date(session.cookie.expires ?? 0).getTime() - Date.now()) / 1000)
   return {
     name,
+    prefix,
     get: async (sid) => {
       const value = await client.get(prefix + sid)
       return value === null ? null : JSON.parse(value)
@@ -220,10 +222,11 @@ function rawContender(client: Client6, prefix: string, name = RAW): Contender {
 
 function storeContender(
   name: string,
-  store: Pick<Contender, "get" | "set" | "touch" | "destroy">,
+  store: Pick<Contender, "get" | "set" | "touch" | "destroy" | "prefix">,
 ): Contender {
   return {
     name,
+    prefix: store.prefix,
     get: (sid) => store.get(sid),
     set: (sid, session) => store.set(sid, session),
     touch: (sid, session) => store.touch(sid, session),
@@ -254,12 +257,6 @@ async function perOperation(server: RedisServer) {
     rawContender(rawClient, "op:raw:"),
     rawContender(controlClient, "op:control:", CONTROL),
   ]
-  const prefixes: Record<string, string> = {
-    [OURS]: "op:ours:",
-    [CONNECT_REDIS]: "op:connect-redis:",
-    [RAW]: "op:raw:",
-    [CONTROL]: "op:control:",
-  }
   const session = realisticSession()
   const results = new Map<string, ThroughputSample[]>()
   const record = (op: Op, name: string, sample: ThroughputSample) => {
@@ -268,7 +265,7 @@ async function perOperation(server: RedisServer) {
   }
 
   const runOp = async (op: Op, contender: Contender) => {
-    if (op === "destroy") await seed(seedClient, `${prefixes[contender.name]}d`, CONFIG.ops)
+    if (op === "destroy") await seed(seedClient, `${contender.prefix}d`, CONFIG.ops)
     const sid = (i: number) => (op === "destroy" ? `d${i}` : `s${i % SESSION_POOL}`)
     return throughput(CONFIG.ops, CONCURRENCY, (i) =>
       op === "get"
@@ -629,7 +626,7 @@ function bulkTargets(samples: Map<string, BulkSample[]>, where: string) {
   return targets
 }
 
-function bulkStores(client: AnyRedis, prefix: string): BulkStore[] {
+function bulkStores(client: RedisClientLike, prefix: string): BulkStore[] {
   const ours = new RedisStore(client, {prefix})
   const theirs = new ConnectRedisStore({client, prefix})
   const asBulk = (name: string, store: Omit<BulkStore, "name">): BulkStore => ({
@@ -648,7 +645,7 @@ async function bulkStandalone(server: RedisServer) {
   const prefix = "bulk:"
   const samples = await bulk(
     `2. bulk on ${formatNumber(CONFIG.bulkSessions)} sessions, standalone`,
-    bulkStores(client as AnyRedis, prefix),
+    bulkStores(client as RedisClientLike, prefix),
     probe,
     [server],
     () => seed(client, prefix, CONFIG.bulkSessions),
@@ -678,7 +675,7 @@ async function bulkCluster(cluster: RedisCluster) {
     const prefix = `cbulk${version}:`
     const samples = await bulk(
       `3. bulk on ${formatNumber(CONFIG.bulkSessions)} sessions, 3-master cluster, node-redis ${version}`,
-      bulkStores(client as unknown as AnyRedis, prefix),
+      bulkStores(client as unknown as RedisClientLike, prefix),
       probe,
       cluster.nodes,
       () => seed(seeder, prefix, CONFIG.bulkSessions),

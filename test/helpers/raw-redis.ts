@@ -43,14 +43,6 @@ export class RawRedis {
     return replies.flatMap((reply) => (Array.isArray(reply) ? reply.map(String) : [])).sort()
   }
 
-  /** Snapshot of keys and values under a glob, to prove something was left untouched. */
-  async snapshot(pattern: string): Promise<Record<string, Reply>> {
-    const entries = await Promise.all(
-      (await this.keys(pattern)).map(async (key) => [key, await this.get(key)] as const),
-    )
-    return Object.fromEntries(entries)
-  }
-
   /** Calls of each command since the last reset, summed over all masters. */
   async commandCalls(): Promise<Map<string, number>> {
     const calls = new Map<string, number>()
