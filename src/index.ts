@@ -1,11 +1,10 @@
 export type {Callback} from "./callback.js"
-export {
-  CorruptSessionError,
-  type RedisClientLike,
-  RedisStore,
-  type RedisStoreOptions,
-  type RedisStoreSettings,
-  type Serializer,
-  type SessionWithId,
-} from "./store.js"
+export {CorruptSessionError} from "./codec.js"
+export type {
+  RedisClientLike,
+  RedisStoreOptions,
+  RedisStoreSettings,
+  Serializer,
+} from "./options.js"
+export {RedisStore, type SessionWithId} from "./store.js"
 export type {TtlOption} from "./ttl.js"

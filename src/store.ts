@@ -1,90 +1,34 @@
 import {type SessionData, Store} from "express-session"
 import {type Callback, withCallback} from "./callback.js"
-import {
-  isSupportedClient,
-  type ScanBatch,
-  type SessionClient,
-  toSessionClient,
-} from "./clients/index.js"
+import {type ScanBatch, type SessionClient, toSessionClient} from "./clients/index.js"
+import {type CorruptSessionError, SessionCodec} from "./codec.js"
 import {DistinctCounter} from "./distinct-counter.js"
 import {assertSid, describeValue} from "./keys.js"
+import {
+  DEFAULT_TOMBSTONE_SECONDS,
+  type RedisClientLike,
+  type RedisStoreOptions,
+  type RedisStoreSettings,
+  resolveOptions,
+  type Serializer,
+  validateFlag,
+  validatePrefix,
+  validateScanCount,
+  validateSeconds,
+  validateSerializer,
+} from "./options.js"
+import {
+  isWrongType,
+  READ_SESSION_WITH_TTL,
+  RETIME_SESSION,
+  TOMBSTONE_SESSIONS,
+  WRITE_SESSION,
+} from "./scripts.js"
+import {markExpiry, touchCanWait, unmarkExpiry} from "./touch-after.js"
 import {sessionTtl, type TtlOption, validateTtlOption} from "./ttl.js"
-
-/** Turns a session into the string stored in Redis and back. `parse` may be async. */
-export interface Serializer {
-  parse(text: string): SessionData | Promise<SessionData>
-  stringify(session: SessionData): string
-}
-
-/**
- * A Redis client RedisStore accepts: a node-redis 4, 5 or 6 client, cluster or sentinel.
- * The exact kind is checked when the store is built.
- */
-export interface RedisClientLike {
-  get: (...args: never[]) => unknown
-  set: (...args: never[]) => unknown
-}
-
-/** Everything but the client: the second argument of `new RedisStore(client, options)`. */
-export interface RedisStoreSettings {
-  /**
-   * Put before every session id to make its key.
-   * @default "sess:"
-   * @example new RedisStore({client, prefix: "myapp:sess:"})
-   */
-  prefix?: string | undefined
-  /**
-   * Seconds a session lives when its cookie has no `expires`, or a function of the session
-   * that decides alone. Rounded up to whole seconds; a result <= 0 ends the session.
-   * @default 86400 (one day)
-   * @example new RedisStore({client, ttl: (session) => (session.user ? 7 * 86400 : 3600)})
-   */
-  ttl?: TtlOption | undefined
-  /**
-   * Store sessions without expiry in Redis, and make `touch` do nothing.
-   * @default false
-   */
-  disableTTL?: boolean | undefined
-  /**
-   * Make `touch` do nothing, so an unchanged session is not re-timed on every request.
-   * @default false
-   */
-  disableTouch?: boolean | undefined
-  /**
-   * How sessions are written as strings. `parse` may return a promise.
-   * @default JSON
-   */
-  serializer?: Serializer | undefined
-  /**
-   * COUNT hint of each SCAN in `ids`, `all`, `length` and `clear`, and the most keys any
-   * one of their commands reads or deletes.
-   * @default 100
-   */
-  scanCount?: number | undefined
-}
-
-/** The single-argument form: `new RedisStore({client, ...settings})`. */
-export interface RedisStoreOptions extends RedisStoreSettings {
-  /** The connected Redis client sessions are kept in. */
-  client: RedisClientLike
-}
 
 /** A session as `all()` returns it: the stored data with its id. */
 export type SessionWithId = SessionData & {id: string}
-
-/**
- * Reported (event `"corrupt"`) when a stored value cannot be read as a session. The session
- * is treated as missing and the value stays in Redis for inspection. The session id is on
- * `sid`, kept out of the message and of `util.inspect` because it is a bearer secret.
- */
-export class CorruptSessionError extends Error {
-  override readonly name = "CorruptSessionError"
-  declare readonly sid: string
-  constructor(sid: string, reason: string, cause?: unknown) {
-    super(`A stored session could not be read (${reason}); it was treated as missing`, {cause})
-    Object.defineProperty(this, "sid", {value: sid, enumerable: false})
-  }
-}
 
 /** express-session store backed by Redis; a drop-in replacement for connect-redis. */
 export class RedisStore extends Store {
@@ -96,7 +40,12 @@ export class RedisStore extends Store {
   readonly disableTouch: boolean
   readonly serializer: Serializer
   readonly scanCount: number
+  /** Seconds a destroyed session's tombstone lives; 0 when tombstones are off. */
+  readonly tombstoneSeconds: number
+  /** Seconds within which a touch that would change little is skipped; 0 when off. */
+  readonly touchAfter: number
   readonly #redis: SessionClient
+  readonly #codec: SessionCodec
   #warnedAboutCorruption = false
 
   constructor(options: RedisStoreOptions)
@@ -112,6 +61,13 @@ export class RedisStore extends Store {
     this.disableTouch = validateFlag("disableTouch", options.disableTouch)
     this.serializer = validateSerializer(options.serializer)
     this.scanCount = validateScanCount(options.scanCount)
+    this.tombstoneSeconds = validateSeconds(
+      "tombstoneSeconds",
+      options.tombstoneSeconds,
+      DEFAULT_TOMBSTONE_SECONDS,
+    )
+    this.touchAfter = validateSeconds("touchAfter", options.touchAfter, 0)
+    this.#codec = new SessionCodec(this.serializer, (error) => this.#reportCorrupt(error))
   }
 
   /** The session stored for `sid`, or null when there is none (or it cannot be read). */
@@ -124,11 +80,32 @@ export class RedisStore extends Store {
 
   async #get(sid: string): Promise<SessionData | null> {
     assertSid(sid)
-    const raw = await this.#redis.get(this.prefix + sid)
-    return raw === null ? null : this.#readSession(raw, sid)
+    const key = this.prefix + sid
+    if (this.touchAfter > 0) return this.#getWithExpiry(key, sid)
+    let raw: string | null
+    try {
+      raw = await this.#redis.get(key)
+    } catch (error) {
+      // A key of another type is a tombstone: the session was destroyed.
+      if (isWrongType(error)) return null
+      throw error
+    }
+    return raw === null ? null : this.#codec.read(raw, sid)
   }
 
-  /** Writes the session with its TTL; a session whose TTL is <= 0 is deleted instead. */
+  /** For touchAfter: the value and its expiry in one round trip, the expiry left on it. */
+  async #getWithExpiry(key: string, sid: string): Promise<SessionData | null> {
+    const reply = await this.#redis.runScript(READ_SESSION_WITH_TTL, [key], [])
+    if (!Array.isArray(reply)) return null
+    const session = await this.#codec.read(String(reply[0]), sid)
+    if (session) markExpiry(session, Number(reply[1]), Date.now())
+    return session
+  }
+
+  /**
+   * Writes the session with its TTL; a session whose TTL is <= 0 is deleted instead. A
+   * destroyed session (its tombstone still there) is left dead: the write changes nothing.
+   */
   set(sid: string, session: SessionData): Promise<void>
   set(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
@@ -143,14 +120,23 @@ export class RedisStore extends Store {
     const key = this.prefix + sid
     const ttl = sessionTtl(session, this.ttl, Date.now())
     if (ttl <= 0) {
-      await this.#redis.del(key)
+      await this.#retime(key, ttl)
       return
     }
-    const value = this.#serialize(session)
-    await this.#redis.set(key, value, this.disableTTL ? undefined : ttl)
+    if (this.touchAfter > 0) unmarkExpiry(session)
+    const value = this.#codec.serialize(session)
+    const seconds = this.disableTTL ? undefined : ttl
+    if (this.tombstoneSeconds > 0) {
+      await this.#redis.runScript(WRITE_SESSION, [key], [value, seconds?.toString() ?? ""])
+    } else {
+      await this.#redis.set(key, value, seconds)
+    }
   }
 
-  /** Re-times an existing session (never creates one); a TTL <= 0 deletes it. */
+  /**
+   * Re-times an existing session (never creates one, never revives a destroyed one); a TTL
+   * <= 0 deletes it. With `touchAfter`, a touch that would change little is skipped.
+   */
   override touch(sid: string, session: SessionData): Promise<void>
   override touch(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
@@ -163,11 +149,22 @@ export class RedisStore extends Store {
     assertSid(sid)
     assertSessionObject(session)
     if (this.disableTouch || this.disableTTL) return
-    const key = this.prefix + sid
-    const ttl = sessionTtl(session, this.ttl, Date.now())
-    await (ttl <= 0 ? this.#redis.del(key) : this.#redis.expire(key, ttl))
+    const now = Date.now()
+    const ttl = sessionTtl(session, this.ttl, now)
+    if (this.touchAfter > 0 && touchCanWait(session, ttl, this.touchAfter * 1000, now)) return
+    await this.#retime(this.prefix + sid, ttl)
   }
 
+  /** EXPIRE, or DEL when `ttl` <= 0; with tombstones, neither ever acts on a tombstone. */
+  #retime(key: string, ttl: number): Promise<unknown> {
+    if (this.tombstoneSeconds > 0) return this.#redis.runScript(RETIME_SESSION, [key], [`${ttl}`])
+    return ttl <= 0 ? this.#redis.del(key) : this.#redis.expire(key, ttl)
+  }
+
+  /**
+   * Ends the session. With tombstones (the default), a tombstone takes its place for
+   * `tombstoneSeconds`, so that no late write from a request still in flight revives it.
+   */
   override destroy(sid: string): Promise<void>
   override destroy(sid: string, callback: Callback<void>): Promise<void>
   override destroy(sid: string, callback?: Callback<void>): Promise<void> {
@@ -176,21 +173,42 @@ export class RedisStore extends Store {
 
   async #destroy(sid: string): Promise<void> {
     assertSid(sid)
-    await this.#redis.del(this.prefix + sid)
+    const key = this.prefix + sid
+    if (this.tombstoneSeconds > 0) {
+      await this.#redis.runScript(TOMBSTONE_SESSIONS, [key], this.#tombstoneArgs())
+    } else {
+      await this.#redis.del(key)
+    }
   }
 
-  /** Deletes every session under this prefix, batch by batch (never one huge command). */
+  #tombstoneArgs(): string[] {
+    return [`${this.tombstoneSeconds}`, `${Date.now()}`]
+  }
+
+  /**
+   * Ends every session under this prefix, batch by batch (never one huge command); each
+   * is destroyed as `destroy` does it (a tombstone stays, unless tombstones are off).
+   */
   override clear(): Promise<void>
   override clear(callback: Callback<void>): Promise<void>
   override clear(callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
       await this.#eachBatch(async (keys, source) => {
-        await this.#redis.unlink(keys, source)
+        if (this.tombstoneSeconds > 0) {
+          await this.#redis.runScriptPerSlot(
+            TOMBSTONE_SESSIONS,
+            keys,
+            this.#tombstoneArgs(),
+            source,
+          )
+        } else {
+          await this.#redis.unlink(keys, source)
+        }
       })
     })
   }
 
-  /** How many sessions there are, counted without holding their keys. */
+  /** How many sessions there are (tombstones not counted), without holding their keys. */
   override length(): Promise<number>
   override length(callback: Callback<number>): Promise<void>
   override length(callback?: Callback<number>): Promise<unknown> {
@@ -228,10 +246,10 @@ export class RedisStore extends Store {
         const read = await Promise.all(
           keys.map((key, i) => {
             const raw = values[i]
-            // null: the key expired or was deleted between SCAN and MGET.
+            // null: the key expired, was deleted or became a tombstone since SCAN.
             return raw === null || raw === undefined
               ? null
-              : this.#readSession(raw, this.#sidOf(key))
+              : this.#codec.read(raw, this.#sidOf(key))
           }),
         )
         keys.forEach((key, i) => {
@@ -289,54 +307,6 @@ export class RedisStore extends Store {
     return key.slice(this.prefix.length)
   }
 
-  #serialize(session: SessionData): string {
-    let value: unknown
-    try {
-      value = this.serializer.stringify(session)
-    } catch (cause) {
-      throw new TypeError(`The session cannot be serialized: ${messageOf(cause)}`, {cause})
-    }
-    if (typeof value !== "string") {
-      throw new TypeError(
-        `serializer.stringify must return a string; it returned ${describeValue(value)}`,
-      )
-    }
-    return value
-  }
-
-  /**
-   * Parses a stored value; anything that is not a usable session is reported and dropped.
-   * Stays synchronous for a synchronous `parse` (JSON): `get` is on every request's path.
-   */
-  #readSession(raw: string, sid: string): SessionData | null | Promise<SessionData | null> {
-    let parsed: unknown
-    try {
-      parsed = this.serializer.parse(raw)
-    } catch (cause) {
-      return this.#parseFailed(sid, cause)
-    }
-    if (isThenable(parsed)) {
-      return Promise.resolve(parsed).then(
-        (session: unknown) => this.#checkShape(session, sid),
-        (cause: unknown) => this.#parseFailed(sid, cause),
-      )
-    }
-    return this.#checkShape(parsed, sid)
-  }
-
-  #parseFailed(sid: string, cause: unknown): null {
-    this.#reportCorrupt(new CorruptSessionError(sid, `parse failed: ${messageOf(cause)}`, cause))
-    return null
-  }
-
-  #checkShape(session: unknown, sid: string): SessionData | null {
-    if (isSessionShape(session)) return session
-    this.#reportCorrupt(
-      new CorruptSessionError(sid, `parsed to ${describeValue(session)} without a cookie object`),
-    )
-    return null
-  }
-
   #reportCorrupt(error: CorruptSessionError): void {
     if (this.listenerCount("corrupt") > 0) {
       this.emit("corrupt", error)
@@ -351,84 +321,8 @@ export class RedisStore extends Store {
   }
 }
 
-function resolveOptions(
-  clientOrOptions: unknown,
-  settings: RedisStoreSettings | undefined,
-): RedisStoreOptions {
-  if (settings !== undefined && (typeof settings !== "object" || settings === null)) {
-    throw new TypeError(`RedisStore options must be an object; got ${describeValue(settings)}`)
-  }
-  if (isSupportedClient(clientOrOptions)) {
-    return {...settings, client: clientOrOptions as RedisClientLike}
-  }
-  if (
-    typeof clientOrOptions === "object" &&
-    clientOrOptions !== null &&
-    "client" in clientOrOptions
-  ) {
-    if (settings !== undefined) {
-      throw new TypeError(
-        "Pass either new RedisStore({client, ...options}) or new RedisStore(client, options)",
-      )
-    }
-    return clientOrOptions as RedisStoreOptions
-  }
-  // Not a client and not options: let the client check say what is accepted.
-  return {client: clientOrOptions as RedisClientLike}
-}
-
-function validatePrefix(prefix: unknown): string {
-  if (prefix === undefined || prefix === null) return "sess:"
-  if (typeof prefix !== "string") {
-    throw new TypeError(`options.prefix must be a string; got ${describeValue(prefix)}`)
-  }
-  return prefix
-}
-
-function validateFlag(name: string, value: unknown): boolean {
-  if (value === undefined) return false
-  if (typeof value !== "boolean") {
-    throw new TypeError(`options.${name} must be a boolean; got ${describeValue(value)}`)
-  }
-  return value
-}
-
-function validateSerializer(serializer: unknown): Serializer {
-  if (serializer === undefined) return JSON
-  const candidate = serializer as Partial<Serializer> | null
-  if (typeof candidate?.parse !== "function" || typeof candidate.stringify !== "function") {
-    throw new TypeError("options.serializer must have parse(text) and stringify(session) functions")
-  }
-  return candidate as Serializer
-}
-
-function validateScanCount(scanCount: unknown): number {
-  if (scanCount === undefined) return 100
-  if (typeof scanCount !== "number" || !Number.isInteger(scanCount) || scanCount < 1) {
-    throw new TypeError(
-      `options.scanCount must be a positive integer; got ${describeValue(scanCount)}`,
-    )
-  }
-  return scanCount
-}
-
 function assertSessionObject(session: unknown): asserts session is SessionData {
   if (typeof session !== "object" || session === null || Array.isArray(session)) {
     throw new TypeError(`A session must be an object; got ${describeValue(session)}`)
   }
-}
-
-/** What express-session needs to revive a session: an object with a cookie object. */
-function isSessionShape(value: unknown): value is SessionData {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false
-  const cookie = (value as {cookie?: unknown}).cookie
-  return typeof cookie === "object" && cookie !== null && !Array.isArray(cookie)
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as {then?: unknown} | null)?.then === "function"
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

@@ -37,6 +37,16 @@ describe("new RedisStore", () => {
     expect(store.disableTouch).toBe(false)
   })
 
+  it("keeps tombstones five minutes and touchAfter off by default; rounds seconds up", () => {
+    const store = new RedisStore(anyClient())
+    expect(store.tombstoneSeconds).toBe(300)
+    expect(store.touchAfter).toBe(0)
+    const tuned = new RedisStore(anyClient(), {tombstoneSeconds: 1.2, touchAfter: 59.5})
+    expect(tuned.tombstoneSeconds).toBe(2)
+    expect(tuned.touchAfter).toBe(60)
+    expect(new RedisStore(anyClient(), {tombstoneSeconds: 0}).tombstoneSeconds).toBe(0)
+  })
+
   it("keeps an empty prefix when asked for one", () => {
     expect(new RedisStore(anyClient(), {prefix: ""}).prefix).toBe("")
   })
@@ -82,6 +92,12 @@ describe("new RedisStore", () => {
     ["serializer", {serializer: {parse: JSON.parse}}, /options.serializer must have/],
     ["disableTTL", {disableTTL: "yes"}, /options.disableTTL must be a boolean/],
     ["disableTouch", {disableTouch: 1}, /options.disableTouch must be a boolean/],
+    ["tombstoneSeconds negative", {tombstoneSeconds: -1}, /options.tombstoneSeconds must be/],
+    ["tombstoneSeconds NaN", {tombstoneSeconds: Number.NaN}, /options.tombstoneSeconds/],
+    ["tombstoneSeconds Infinity", {tombstoneSeconds: Infinity}, /options.tombstoneSeconds/],
+    ["tombstoneSeconds string", {tombstoneSeconds: "300"}, /options.tombstoneSeconds/],
+    ["touchAfter negative", {touchAfter: -5}, /options.touchAfter must be a number of seconds/],
+    ["touchAfter boolean", {touchAfter: true}, /options.touchAfter/],
     ["options", "fast", /options must be an object/],
   ])("rejects a bad %s", (_, settings, message) => {
     const client = anyClient()

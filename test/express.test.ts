@@ -12,7 +12,22 @@ import {uniquePrefix} from "./helpers/sessions.js"
 
 const MAX_AGE_MS = 60_000
 
-function createApp(store: RedisStore) {
+/** A promise settled from outside (Promise.withResolvers needs Node 22). */
+function deferred() {
+  let resolve: () => void = () => {}
+  const promise = new Promise<void>((settle) => {
+    resolve = settle
+  })
+  return {promise, resolve}
+}
+
+/** A request parked in the middle of its handler, its session loaded, until released. */
+class SlowRequest {
+  readonly arrived = deferred()
+  readonly release = deferred()
+}
+
+function createApp(store: RedisStore, slow: {current?: SlowRequest} = {}) {
   const app = express()
   app.use(
     session({
@@ -44,10 +59,26 @@ function createApp(store: RedisStore) {
       res.json({ok: true})
     })
   })
+  // Loads the session, waits for the test to release it, then changes it (express-session
+  // calls set) or only reads it (express-session calls touch).
+  app.post("/slow/:action", async (req, res) => {
+    const gate = slow.current
+    if (!gate) throw new Error("no slow request prepared")
+    gate.arrived.resolve()
+    await gate.release.promise
+    if (req.params.action === "change") req.session.views = (req.session.views ?? 0) + 100
+    res.json({user: req.session.user ?? null})
+  })
   app.post("/logout", (req, res, next) => {
     req.session.destroy((error) => (error ? next(error) : res.json({ok: true})))
   })
   return app
+}
+
+async function listen(app: ReturnType<typeof express>) {
+  const http = app.listen(0, "127.0.0.1")
+  await new Promise((resolve) => http.once("listening", resolve))
+  return {http, base: `http://127.0.0.1:${(http.address() as AddressInfo).port}`}
 }
 
 class Browser {
@@ -80,16 +111,16 @@ describe.each(CLIENT_KINDS.filter((kind) => kind.topology === "standalone"))(
     let http: import("node:http").Server
     let prefix: string
     let base: string
+    const slow: {current?: SlowRequest} = {}
 
     beforeAll(async () => {
       server = await startRedisServer()
       connection = await connectClient(kind, {standalone: server})
       raw = new RawRedis([server])
       prefix = uniquePrefix("web")
-      const app = createApp(new RedisStore({client: connection.client, prefix}))
-      http = app.listen(0, "127.0.0.1")
-      await new Promise((resolve) => http.once("listening", resolve))
-      base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+      ;({http, base} = await listen(
+        createApp(new RedisStore({client: connection.client, prefix}), slow),
+      ))
     })
     afterAll(async () => {
       await new Promise((resolve) => http?.close(resolve))
@@ -128,27 +159,79 @@ describe.each(CLIENT_KINDS.filter((kind) => kind.topology === "standalone"))(
       const oldSid = browser.sid
       await browser.request("POST", "/regenerate")
       expect(browser.sid).not.toBe(oldSid)
-      expect(await raw.exists(prefix + oldSid)).toBe(false)
+      expect(await raw.type(prefix + oldSid)).toBe("hash")
       expect((await browser.request("GET", "/me")).body.user).toEqual({id: 1, name: "Ada"})
 
       const thief = new Browser(base)
       thief.cookie = oldCookie
       expect((await thief.request("GET", "/me")).body.user).toBeNull()
-      expect(await raw.exists(prefix + oldSid)).toBe(false)
+      expect(await raw.type(prefix + oldSid)).toBe("hash")
     })
 
-    it("logout is final: the key is gone and the cookie no longer works", async () => {
+    it("logout is final: a tombstone holds the key and the cookie no longer works", async () => {
       const browser = new Browser(base)
       await browser.request("POST", "/login")
       const sid = browser.sid
       const cookie = browser.cookie
       await browser.request("POST", "/logout")
-      expect(await raw.exists(prefix + sid)).toBe(false)
+      expect(await raw.type(prefix + sid)).toBe("hash")
       const replay = new Browser(base)
       replay.cookie = cookie
       expect((await replay.request("GET", "/me")).body.user).toBeNull()
-      await replay.request("GET", "/me")
-      expect(await raw.exists(prefix + sid)).toBe(false)
+      await replay.request("POST", "/count")
+      expect(await raw.type(prefix + sid)).toBe("hash")
+    })
+
+    it.each([
+      ["changes the session (set)", "change"],
+      ["only reads the session (touch)", "read"],
+    ])(
+      "a slow request that %s while another logs out does not log the user back in",
+      async (_, action) => {
+        const browser = new Browser(base)
+        await browser.request("POST", "/login")
+        const cookie = browser.cookie
+        const sid = browser.sid
+        const gate = new SlowRequest()
+        slow.current = gate
+        const inFlight = browser.request("POST", `/slow/${action}`)
+        await gate.arrived.promise
+        const otherTab = new Browser(base)
+        otherTab.cookie = cookie
+        await otherTab.request("POST", "/logout")
+        gate.release.resolve()
+        const late = await inFlight
+        expect(late.status).toBe(200)
+        expect(late.body.user).toEqual({id: 1, name: "Ada"})
+
+        expect(await raw.type(prefix + sid)).toBe("hash")
+        const replay = new Browser(base)
+        replay.cookie = cookie
+        expect((await replay.request("GET", "/me")).body.user).toBeNull()
+      },
+    )
+
+    it("a slow request carrying the old id cannot bring it back after regenerate", async () => {
+      const browser = new Browser(base)
+      await browser.request("POST", "/login")
+      const oldCookie = browser.cookie
+      const oldSid = browser.sid
+      const gate = new SlowRequest()
+      slow.current = gate
+      const slowTab = new Browser(base)
+      slowTab.cookie = oldCookie
+      const inFlight = slowTab.request("POST", "/slow/change")
+      await gate.arrived.promise
+      await browser.request("POST", "/regenerate")
+      expect(browser.sid).not.toBe(oldSid)
+      gate.release.resolve()
+      expect((await inFlight).status).toBe(200)
+
+      expect(await raw.type(prefix + oldSid)).toBe("hash")
+      const thief = new Browser(base)
+      thief.cookie = oldCookie
+      expect((await thief.request("GET", "/me")).body.user).toBeNull()
+      expect((await browser.request("GET", "/me")).body.user).toEqual({id: 1, name: "Ada"})
     })
 
     it("a corrupted stored value gives the user a fresh session, not an error", async () => {
@@ -161,6 +244,31 @@ describe.each(CLIENT_KINDS.filter((kind) => kind.topology === "standalone"))(
       await raw.set(prefix + browser.sid, "\u0000garbage")
       expect((await browser.request("POST", "/login")).status).toBe(200)
       expect((await browser.request("GET", "/me")).body.user).toEqual({id: 1, name: "Ada"})
+    })
+
+    it("touchAfter: an unchanged session is re-timed only when it would gain the window", async () => {
+      const touchPrefix = uniquePrefix("web-ta")
+      const store = new RedisStore({client: connection.client, prefix: touchPrefix, touchAfter: 30})
+      const app = await listen(createApp(store))
+      try {
+        const browser = new Browser(app.base)
+        await browser.request("POST", "/login")
+        const key = touchPrefix + browser.sid
+        // One full round first, so that Redis has both scripts cached (no NOSCRIPT below).
+        await browser.request("GET", "/me")
+        await raw.onKey(key, "EXPIRE", key, 20)
+        await browser.request("GET", "/me")
+        const sent = await raw.commandsFor(touchPrefix, () => browser.request("GET", "/me"))
+        expect(sent).toEqual(["EVALSHA"]) // the read; the touch was skipped
+        // As if 40 s went by: the expiry would now move by about 40 s, more than the window.
+        await raw.onKey(key, "EXPIRE", key, 20)
+        const later = await raw.commandsFor(touchPrefix, () => browser.request("GET", "/me"))
+        expect(later).toEqual(["EVALSHA", "EVALSHA"]) // the read and the touch
+        expect(await raw.ttl(key)).toBeGreaterThan(50)
+        expect(JSON.parse(String(await raw.get(key))).cookie).not.toHaveProperty("expiresInStore")
+      } finally {
+        await new Promise((resolve) => app.http.close(resolve))
+      }
     })
   },
 )

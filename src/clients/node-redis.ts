@@ -7,10 +7,13 @@
 //   string on 5/6, so it is compared as a string.
 // - 6.1+ `keyPrefix` is applied to keys but not to SCAN MATCH, and SCAN replies carry it;
 //   see `clientKeyPrefix`.
+// - EVALSHA/EVAL: `evalSha(sha, {keys, arguments})` on all three; 6.1+ `keyPrefix` is
+//   applied to the script's keys as to any other key.
 // - Clusters: 4/5 reject multi-key commands across slots (CROSSSLOT) and none has a
 //   cluster-wide SCAN before 6.2, so we group keys by slot and scan each master.
 
 import {prefixPattern} from "../keys.js"
+import {type LuaScript, runScript} from "../scripts.js"
 import {groupBySlot, type SlotGroup} from "./slots.js"
 import type {ScanBatch, SessionClient} from "./types.js"
 
@@ -22,13 +25,20 @@ interface KeyedCommands {
   del(key: string): Promise<unknown>
   unlink(keys: string[]): Promise<unknown>
   mGet(keys: string[]): Promise<unknown[]>
+  evalSha(sha: string, options: ScriptOptions): Promise<unknown>
+  eval(source: string, options: ScriptOptions): Promise<unknown>
+}
+
+interface ScriptOptions {
+  keys: string[]
+  arguments: string[]
 }
 
 /** A client or sentinel, or a cluster's node client: one endpoint, so SCAN is there too. */
 interface NodeRedisCommands extends KeyedCommands {
   scan(
     cursor: string,
-    options: {MATCH: string; COUNT: number},
+    options: {MATCH: string; COUNT: number; TYPE: string},
   ): Promise<{cursor: unknown; keys: unknown[]}>
 }
 
@@ -36,9 +46,11 @@ interface NodeRedisCommands extends KeyedCommands {
 interface NodeRedisCluster extends KeyedCommands {
   readonly masters: readonly unknown[]
   nodeClient(master: unknown): NodeRedisCommands | Promise<NodeRedisCommands>
+  /** The same on 4, 5 and 6: routed by `firstKey` as given, arguments sent as they are. */
+  sendCommand(firstKey: string, isReadonly: boolean, args: string[]): Promise<unknown>
 }
 
-const KEYED_COMMANDS = ["get", "set", "expire", "del", "unlink", "mGet"] as const
+const KEYED_COMMANDS = ["get", "set", "expire", "del", "unlink", "mGet", "evalSha", "eval"] as const
 
 function hasMethods(client: object, names: readonly string[]): boolean {
   const methods = client as Record<string, unknown>
@@ -51,7 +63,7 @@ export function isNodeRedis(client: object): client is NodeRedisCommands {
 
 export function isNodeRedisCluster(client: object): client is NodeRedisCluster {
   return (
-    hasMethods(client, [...KEYED_COMMANDS, "nodeClient"]) &&
+    hasMethods(client, [...KEYED_COMMANDS, "nodeClient", "sendCommand"]) &&
     Array.isArray((client as {masters?: unknown}).masters)
   )
 }
@@ -75,6 +87,8 @@ export function nodeRedisClient(client: NodeRedisCommands): SessionClient {
     ...singleKeyCommands(client),
     mget: async (keys) => toValues(await client.mGet([...keys])),
     unlink: async (keys) => Number(await client.unlink([...keys])),
+    // One endpoint: every key is on it, so "per slot" is a single call.
+    runScriptPerSlot: async (script, keys, args) => [await evalOn(client, script, keys, args)],
     scan: (prefix, count) => scanNode(client, clientPrefix, prefix, count),
   }
 }
@@ -111,8 +125,31 @@ export function nodeRedisCluster(cluster: NodeRedisCluster): SessionClient {
     )
   }
 
+  /**
+   * Scripts through the cluster client go by sendCommand: node-redis 4's cluster `evalSha`
+   * routes by the wrong argument (it reads `keys` off the SHA) and lands on a random master.
+   * sendCommand adds no keyPrefix, so the keys are sent as the server stores them.
+   */
+  function clusterEval(script: LuaScript, keys: readonly string[], args: readonly string[]) {
+    const stored = keys.map(serverKey)
+    const command = (name: string, body: string) =>
+      cluster.sendCommand(stored[0] as string, false, [
+        name,
+        body,
+        `${stored.length}`,
+        ...stored,
+        ...args,
+      ])
+    return runScript(
+      script,
+      (sha) => command("EVALSHA", sha),
+      (source) => command("EVAL", source),
+    )
+  }
+
   return {
     ...singleKeyCommands(cluster),
+    runScript: clusterEval,
     async mget(keys, source) {
       const values: (string | null)[] = new Array(keys.length).fill(null)
       for (const {group, reply} of await perSlot(keys, source, (client, slotKeys) =>
@@ -128,6 +165,14 @@ export function nodeRedisCluster(cluster: NodeRedisCluster): SessionClient {
     async unlink(keys, source) {
       const replies = await perSlot(keys, source, (client, slotKeys) => client.unlink(slotKeys))
       return replies.reduce((sum, {reply}) => sum + Number(reply), 0)
+    },
+    async runScriptPerSlot(script, keys, args, source) {
+      const replies = await perSlot(keys, source, (client, slotKeys) =>
+        client === cluster
+          ? clusterEval(script, slotKeys, args)
+          : evalOn(client, script, slotKeys, args),
+      )
+      return replies.map(({reply}) => reply)
     },
     async *scan(prefix, count) {
       // A snapshot: a failover during the walk is not followed (SCAN gives no promise then).
@@ -159,7 +204,24 @@ function singleKeyCommands(client: KeyedCommands) {
       ttlSeconds === undefined ? client.set(key, value) : client.set(key, value, {EX: ttlSeconds}),
     expire: (key: string, ttlSeconds: number) => client.expire(key, ttlSeconds),
     del: (key: string) => client.del(key),
+    runScript: (script: LuaScript, keys: readonly string[], args: readonly string[]) =>
+      evalOn(client, script, keys, args),
   }
+}
+
+function evalOn(
+  client: KeyedCommands,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly string[],
+): Promise<unknown> {
+  // node-redis only reads these arrays: no copy on the per-request path.
+  const options = {keys: keys as string[], arguments: args as string[]}
+  return runScript(
+    script,
+    (sha) => client.evalSha(sha, options),
+    (source) => client.eval(source, options),
+  )
 }
 
 async function* scanNode(
@@ -172,7 +234,7 @@ async function* scanNode(
   const match = prefixPattern(clientPrefix + prefix)
   let cursor = "0"
   do {
-    const reply = await node.scan(cursor, {MATCH: match, COUNT: count})
+    const reply = await node.scan(cursor, {MATCH: match, COUNT: count, TYPE: "string"})
     cursor = String(reply.cursor)
     yield {keys: reply.keys.map((key) => String(key).slice(clientPrefix.length)), source: node}
   } while (cursor !== "0")

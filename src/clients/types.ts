@@ -1,3 +1,5 @@
+import type {LuaScript} from "../scripts.js"
+
 /**
  * The few Redis operations the store needs. Every client family gets one small adapter
  * that implements this; version quirks live in the adapters and nowhere else.
@@ -19,9 +21,22 @@ export interface SessionClient {
   mget(keys: readonly string[], source?: unknown): Promise<(string | null)[]>
   /** Removes the keys (which may span hash slots); resolves to how many existed. */
   unlink(keys: readonly string[], source?: unknown): Promise<number>
+  /** Runs a Lua script on `keys`, which share one hash slot; resolves to its reply. */
+  runScript(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown>
   /**
-   * Every key that starts with `prefix`, on every master, one SCAN reply at a time
-   * (`count` is the SCAN COUNT hint). A key may come more than once, as SCAN allows.
+   * Runs a Lua script once for each hash slot among `keys` (which may span slots), with
+   * the same `args`; `source` as for `mget`. Resolves to the replies, in no set order.
+   */
+  runScriptPerSlot(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly string[],
+    source?: unknown,
+  ): Promise<unknown[]>
+  /**
+   * Every string key that starts with `prefix` (sessions, never tombstones: SCAN ... TYPE
+   * string, Redis 6.0+), on every master, one SCAN reply at a time (`count` is the SCAN
+   * COUNT hint). A key may come more than once, as SCAN allows.
    */
   scan(prefix: string, count: number): AsyncIterable<ScanBatch>
 }

@@ -33,6 +33,11 @@ export class RawRedis {
     return Number(await this.onKey(key, "TTL", key))
   }
 
+  /** The Redis type at `key`: "string" for a session, "hash" for a tombstone, "none". */
+  async type(key: string): Promise<string> {
+    return String(await this.onKey(key, "TYPE", key))
+  }
+
   async exists(key: string): Promise<boolean> {
     return Number(await this.onKey(key, "EXISTS", key)) === 1
   }
@@ -56,6 +61,23 @@ export class RawRedis {
     return calls
   }
 
+  /**
+   * The names of the commands a client sent for keys under `prefix` while `run` ran, in
+   * order (what a script runs inside is not counted: that is still one round trip).
+   */
+  async commandsFor(prefix: string, run: () => Promise<unknown>): Promise<string[]> {
+    await this.recordCommands()
+    await run()
+    return (await this.recordedCommands())
+      .filter((args) => args.some((arg) => arg.startsWith(prefix)))
+      .map((args) => String(args[0]).toUpperCase())
+  }
+
+  /** Makes every master forget its cached Lua scripts, as a restart does. */
+  async flushScripts(): Promise<void> {
+    await Promise.all(this.masters.map((master) => master.command("SCRIPT", "FLUSH")))
+  }
+
   async resetStats(): Promise<void> {
     await Promise.all(this.masters.map((master) => master.command("CONFIG", "RESETSTAT")))
   }
@@ -71,14 +93,19 @@ export class RawRedis {
     )
   }
 
-  /** The commands recorded since recordCommands(), as argument lists, on every master. */
+  /**
+   * The commands clients sent since recordCommands(), as argument lists, on every master,
+   * oldest first. Commands a Lua script ran are left out: the slow log lists them too, with
+   * the client address "?:0".
+   */
   async recordedCommands(): Promise<string[][]> {
     const commands: string[][] = []
     for (const master of this.masters) {
       const log = await master.command("SLOWLOG", "GET", -1)
-      for (const entry of Array.isArray(log) ? log : []) {
+      for (const entry of Array.isArray(log) ? [...log].reverse() : []) {
         const args = Array.isArray(entry) ? entry[3] : undefined
-        if (Array.isArray(args)) commands.push(args.map(String))
+        const fromScript = Array.isArray(entry) && entry[4] === "?:0"
+        if (Array.isArray(args) && !fromScript) commands.push(args.map(String))
       }
       await master.command("CONFIG", "SET", "slowlog-log-slower-than", 10_000)
     }

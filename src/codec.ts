@@ -1,0 +1,91 @@
+// Turning sessions into stored values and back, through the user's serializer. A stored
+// value that cannot be read as a session is reported and read as "no session": one bad
+// value must not cost a user an HTTP 500 on every request, or an admin script its run.
+
+import type {SessionData} from "express-session"
+import {describeValue} from "./keys.js"
+import type {Serializer} from "./options.js"
+
+/**
+ * Reported (event `"corrupt"`) when a stored value cannot be read as a session. The session
+ * is treated as missing and the value stays in Redis for inspection. The session id is on
+ * `sid`, kept out of the message and of `util.inspect` because it is a bearer secret.
+ */
+export class CorruptSessionError extends Error {
+  override readonly name = "CorruptSessionError"
+  declare readonly sid: string
+  constructor(sid: string, reason: string, cause?: unknown) {
+    super(`A stored session could not be read (${reason}); it was treated as missing`, {cause})
+    Object.defineProperty(this, "sid", {value: sid, enumerable: false})
+  }
+}
+
+export class SessionCodec {
+  constructor(
+    readonly serializer: Serializer,
+    private readonly reportCorrupt: (error: CorruptSessionError) => void,
+  ) {}
+
+  serialize(session: SessionData): string {
+    let value: unknown
+    try {
+      value = this.serializer.stringify(session)
+    } catch (cause) {
+      throw new TypeError(`The session cannot be serialized: ${messageOf(cause)}`, {cause})
+    }
+    if (typeof value !== "string") {
+      throw new TypeError(
+        `serializer.stringify must return a string; it returned ${describeValue(value)}`,
+      )
+    }
+    return value
+  }
+
+  /**
+   * Parses a stored value; anything that is not a usable session is reported and dropped.
+   * Stays synchronous for a synchronous `parse` (JSON): `get` is on every request's path.
+   */
+  read(raw: string, sid: string): SessionData | null | Promise<SessionData | null> {
+    let parsed: unknown
+    try {
+      parsed = this.serializer.parse(raw)
+    } catch (cause) {
+      return this.#parseFailed(sid, cause)
+    }
+    if (isThenable(parsed)) {
+      return Promise.resolve(parsed).then(
+        (session: unknown) => this.#checkShape(session, sid),
+        (cause: unknown) => this.#parseFailed(sid, cause),
+      )
+    }
+    return this.#checkShape(parsed, sid)
+  }
+
+  #parseFailed(sid: string, cause: unknown): null {
+    this.reportCorrupt(new CorruptSessionError(sid, `parse failed: ${messageOf(cause)}`, cause))
+    return null
+  }
+
+  #checkShape(session: unknown, sid: string): SessionData | null {
+    if (isSessionShape(session)) return session
+    this.reportCorrupt(
+      new CorruptSessionError(sid, `parsed to ${describeValue(session)} without a cookie object`),
+    )
+    return null
+  }
+}
+
+/** What express-session needs to revive a session: an object with a cookie object. */
+function isSessionShape(value: unknown): value is SessionData {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false
+  const cookie = (value as {cookie?: unknown}).cookie
+  return typeof cookie === "object" && cookie !== null && !Array.isArray(cookie)
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as {then?: unknown} | null)?.then === "function"
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

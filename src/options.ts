@@ -1,0 +1,159 @@
+// The store's options: their types, documented once (mirrored in the README), and their
+// checks, run once at construction so that a typo fails loudly and early.
+
+import type {SessionData} from "express-session"
+import {isSupportedClient} from "./clients/index.js"
+import {describeValue} from "./keys.js"
+import type {TtlOption} from "./ttl.js"
+
+/** Turns a session into the string stored in Redis and back. `parse` may be async. */
+export interface Serializer {
+  parse(text: string): SessionData | Promise<SessionData>
+  stringify(session: SessionData): string
+}
+
+/**
+ * A Redis client RedisStore accepts: a node-redis 4, 5 or 6 client, cluster or sentinel.
+ * The exact kind is checked when the store is built.
+ */
+export interface RedisClientLike {
+  get: (...args: never[]) => unknown
+  set: (...args: never[]) => unknown
+}
+
+/** Everything but the client: the second argument of `new RedisStore(client, options)`. */
+export interface RedisStoreSettings {
+  /**
+   * Put before every session id to make its key.
+   * @default "sess:"
+   * @example new RedisStore({client, prefix: "myapp:sess:"})
+   */
+  prefix?: string | undefined
+  /**
+   * Seconds a session lives when its cookie has no `expires`, or a function of the session
+   * that decides alone. Rounded up to whole seconds; a result <= 0 ends the session.
+   * @default 86400 (one day)
+   * @example new RedisStore({client, ttl: (session) => (session.user ? 7 * 86400 : 3600)})
+   */
+  ttl?: TtlOption | undefined
+  /**
+   * Store sessions without expiry in Redis, and make `touch` do nothing.
+   * @default false
+   */
+  disableTTL?: boolean | undefined
+  /**
+   * Make `touch` do nothing, so an unchanged session is not re-timed on every request.
+   * @default false
+   */
+  disableTouch?: boolean | undefined
+  /**
+   * How sessions are written as strings. `parse` may return a promise.
+   * @default JSON
+   */
+  serializer?: Serializer | undefined
+  /**
+   * COUNT hint of each SCAN in `ids`, `all`, `length` and `clear`, and the most keys any
+   * one of their commands reads or deletes.
+   * @default 100
+   */
+  scanCount?: number | undefined
+  /**
+   * Seconds a destroyed (or cleared) session stays dead: `destroy` leaves a tombstone at its
+   * key for this long, and while it lives a late `set` or `touch` of that id (from a request
+   * that loaded the session before the logout) changes nothing. Rounded up to whole seconds.
+   * 0 turns tombstones off: `destroy` is a plain DEL, as in connect-redis.
+   * @default 300
+   * @example new RedisStore({client, tombstoneSeconds: 3600}) // for requests up to an hour long
+   */
+  tombstoneSeconds?: number | undefined
+  /**
+   * Seconds: re-time an unchanged session at most once per window. A `touch` that would push
+   * the session's expiry in Redis later by less than this is skipped, without any Redis
+   * command. A session may then expire up to `touchAfter` seconds before its cookie does,
+   * and never after. 0 re-times on every `touch`.
+   * @default 0
+   * @example new RedisStore({client, touchAfter: 3600}) // at most one EXPIRE an hour a session
+   */
+  touchAfter?: number | undefined
+}
+
+/** The single-argument form: `new RedisStore({client, ...settings})`. */
+export interface RedisStoreOptions extends RedisStoreSettings {
+  /** The connected Redis client sessions are kept in. */
+  client: RedisClientLike
+}
+
+export const DEFAULT_TOMBSTONE_SECONDS = 300
+
+/** Accepts both `new RedisStore({client, ...})` and `new RedisStore(client, {...})`. */
+export function resolveOptions(
+  clientOrOptions: unknown,
+  settings: RedisStoreSettings | undefined,
+): RedisStoreOptions {
+  if (settings !== undefined && (typeof settings !== "object" || settings === null)) {
+    throw new TypeError(`RedisStore options must be an object; got ${describeValue(settings)}`)
+  }
+  if (isSupportedClient(clientOrOptions)) {
+    return {...settings, client: clientOrOptions as RedisClientLike}
+  }
+  if (
+    typeof clientOrOptions === "object" &&
+    clientOrOptions !== null &&
+    "client" in clientOrOptions
+  ) {
+    if (settings !== undefined) {
+      throw new TypeError(
+        "Pass either new RedisStore({client, ...options}) or new RedisStore(client, options)",
+      )
+    }
+    return clientOrOptions as RedisStoreOptions
+  }
+  // Not a client and not options: let the client check say what is accepted.
+  return {client: clientOrOptions as RedisClientLike}
+}
+
+export function validatePrefix(prefix: unknown): string {
+  if (prefix === undefined || prefix === null) return "sess:"
+  if (typeof prefix !== "string") {
+    throw new TypeError(`options.prefix must be a string; got ${describeValue(prefix)}`)
+  }
+  return prefix
+}
+
+export function validateFlag(name: string, value: unknown): boolean {
+  if (value === undefined) return false
+  if (typeof value !== "boolean") {
+    throw new TypeError(`options.${name} must be a boolean; got ${describeValue(value)}`)
+  }
+  return value
+}
+
+export function validateSerializer(serializer: unknown): Serializer {
+  if (serializer === undefined) return JSON
+  const candidate = serializer as Partial<Serializer> | null
+  if (typeof candidate?.parse !== "function" || typeof candidate.stringify !== "function") {
+    throw new TypeError("options.serializer must have parse(text) and stringify(session) functions")
+  }
+  return candidate as Serializer
+}
+
+export function validateScanCount(scanCount: unknown): number {
+  if (scanCount === undefined) return 100
+  if (typeof scanCount !== "number" || !Number.isInteger(scanCount) || scanCount < 1) {
+    throw new TypeError(
+      `options.scanCount must be a positive integer; got ${describeValue(scanCount)}`,
+    )
+  }
+  return scanCount
+}
+
+/** A number of seconds that may be 0 (off); fractions are rounded up to whole seconds. */
+export function validateSeconds(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(
+      `options.${name} must be a number of seconds, 0 or more; got ${describeValue(value)}`,
+    )
+  }
+  return Math.ceil(value)
+}

@@ -1,0 +1,117 @@
+// The Lua scripts behind "logout is final". Each touches only the keys it is given, and a
+// caller gives it keys of one hash slot, so every script is cluster-safe without hash tags.
+//
+// A tombstone is a small hash at the session's own key. Being of another Redis type than a
+// session (a string) is what lets the rest of the store tell them apart for free: GET on it
+// answers WRONGTYPE (read as "no session"), and SCAN ... TYPE string never lists it.
+//
+// Scripts are sent by SHA1 (EVALSHA); a server that does not know one yet (NOSCRIPT, after a
+// restart or on a new cluster node) is sent the source once (EVAL), which also caches it.
+
+import {createHash} from "node:crypto"
+
+/** A Lua script with its SHA1, as EVALSHA wants it. */
+export interface LuaScript {
+  readonly name: string
+  readonly source: string
+  readonly sha: string
+}
+
+function luaScript(name: string, source: string): LuaScript {
+  return {name, source, sha: createHash("sha1").update(source).digest("hex")}
+}
+
+/** The Redis type of a tombstone; anything but a string at a session's key is left alone. */
+export const TOMBSTONE_TYPE = "hash"
+/** The tombstone's one field: when the session was destroyed (Unix milliseconds). */
+export const TOMBSTONE_FIELD = "destroyedAt"
+
+/**
+ * Writes a session unless its key holds a tombstone (or anything else that is not a session).
+ * KEYS[1]: the session's key
+ * ARGV[1]: the serialized session
+ * ARGV[2]: seconds to live, or "" for no expiry
+ * Reply:   1 when written, 0 when refused
+ */
+export const WRITE_SESSION = luaScript(
+  "write-session",
+  `local kind = redis.call('TYPE', KEYS[1]).ok
+if kind ~= 'string' and kind ~= 'none' then return 0 end
+if ARGV[2] == '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return 1`,
+)
+
+/**
+ * Re-times a session that exists; a tombstone is never re-timed, so a late touch cannot keep
+ * it alive. Seconds <= 0 delete the session (EXPIRE's own rule), never a tombstone.
+ * KEYS[1]: the session's key
+ * ARGV[1]: seconds to live
+ * Reply:   1 when re-timed (or deleted), 0 when there was no session
+ */
+export const RETIME_SESSION = luaScript(
+  "retime-session",
+  `if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return 0 end
+return redis.call('EXPIRE', KEYS[1], ARGV[1])`,
+)
+
+/**
+ * Replaces each session with a tombstone that lives ARGV[1] seconds (an existing tombstone
+ * is renewed: a second logout counts from now). Every key must be in the same hash slot. A
+ * key of another type that is not ours (a list, a hash without our field) is left alone.
+ * KEYS[1..n]: the sessions' keys
+ * ARGV[1]:    seconds the tombstones live
+ * ARGV[2]:    when the sessions were destroyed (Unix milliseconds)
+ * Reply:      how many keys now hold a tombstone
+ */
+export const TOMBSTONE_SESSIONS = luaScript(
+  "tombstone-sessions",
+  `local placed = 0
+for _, key in ipairs(KEYS) do
+  local kind = redis.call('TYPE', key).ok
+  if kind == 'string' then redis.call('DEL', key) end
+  if kind == 'string' or kind == 'none'
+    or (kind == '${TOMBSTONE_TYPE}' and redis.call('HEXISTS', key, '${TOMBSTONE_FIELD}') == 1) then
+    redis.call('HSET', key, '${TOMBSTONE_FIELD}', ARGV[2])
+    redis.call('EXPIRE', key, ARGV[1])
+    placed = placed + 1
+  end
+end
+return placed`,
+)
+
+/**
+ * Reads a session with the milliseconds it has left, for `touchAfter`.
+ * KEYS[1]: the session's key
+ * Reply:   {value, milliseconds left or -1 for no expiry}, or nil when there is no session
+ *          (a tombstone included)
+ */
+export const READ_SESSION_WITH_TTL = luaScript(
+  "read-session-with-ttl",
+  `if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return false end
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}`,
+)
+
+/** Runs a script by SHA1, and by source when the server does not have it yet. */
+export function runScript<T>(
+  script: LuaScript,
+  bySha: (sha: string) => Promise<T>,
+  bySource: (source: string) => Promise<T>,
+): Promise<T> {
+  return bySha(script.sha).catch((error: unknown) => {
+    if (isNoScript(error)) return bySource(script.source)
+    throw error
+  })
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT")
+}
+
+/** The server's answer to a command on a key of another type (here: a tombstone). */
+export function isWrongType(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("WRONGTYPE")
+}

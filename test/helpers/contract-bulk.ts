@@ -1,0 +1,182 @@
+import {describe, expect, it} from "vitest"
+import {RedisStore} from "../../src/index.js"
+import {connectClient} from "./clients.js"
+import type {ContractContext} from "./contract.js"
+import {asStored, makeSession, uniquePrefix} from "./sessions.js"
+
+export function bulkContract(ctx: ContractContext): void {
+  const {newStore, neighbours, kind, env} = ctx
+
+  describe("bulk: ids, all, length, clear", () => {
+    it("answers for an empty store", async () => {
+      const {store} = newStore()
+      expect(await store.length()).toBe(0)
+      expect(await store.ids()).toEqual([])
+      expect(await store.all()).toEqual([])
+      await expect(store.clear()).resolves.toBeUndefined()
+    })
+
+    it.each([
+      ["tombstones", {}, "EVALSHA"],
+      ["tombstoneSeconds: 0", {tombstoneSeconds: 0}, "UNLINK"],
+    ] as const)(
+      "works over many sessions, in batches of at most scanCount keys per command (%s)",
+      async (_, settings, clearCommand) => {
+        const {store, prefix} = newStore({scanCount: 7, ...settings})
+        const others = await neighbours()
+        const count = 300
+        const sids = Array.from({length: count}, (_, i) => `s${i}`)
+        await Promise.all(sids.map((sid, i) => store.set(sid, makeSession(60_000, {views: i}))))
+        await ctx.raw.recordCommands()
+
+        expect(await store.length()).toBe(count)
+        expect((await store.ids()).sort()).toEqual([...sids].sort())
+        const all = await store.all()
+        expect(all).toHaveLength(count)
+        for (const session of all) expect(session.views).toBe(Number(session.id.slice(1)))
+        await store.clear()
+        expect(await store.length()).toBe(0)
+        const left = await ctx.raw.keys(`${prefix}*`)
+        if (clearCommand === "UNLINK") expect(left).toEqual([])
+        else expect(left).toHaveLength(count)
+        for (const key of left) expect(await ctx.raw.type(key)).toBe("hash")
+
+        const ours = (await ctx.raw.recordedCommands()).filter((args) =>
+          args.some((arg) => arg.startsWith(prefix)),
+        )
+        const byName = (name: string) => ours.filter((args) => args[0]?.toUpperCase() === name)
+        expect(byName("MGET").length).toBeGreaterThan(0)
+        expect(byName(clearCommand).length).toBeGreaterThan(0)
+        for (const args of [...byName("MGET"), ...byName("UNLINK")]) {
+          expect(args.length - 1).toBeLessThanOrEqual(7)
+        }
+        // EVALSHA sha numkeys key... seconds time: at most 7 keys.
+        for (const args of byName("EVALSHA")) expect(Number(args[2])).toBeLessThanOrEqual(7)
+        for (const args of byName("SCAN")) {
+          expect(args).toContain("7")
+          expect(args.slice(-2).map((arg) => arg.toUpperCase())).toEqual(["TYPE", "STRING"])
+        }
+        await others.expectUntouched()
+      },
+    )
+
+    it.each([
+      ["brackets", "app[1]:", ["app1:", "appx:"]],
+      ["a star", "s*", ["sother:", "s:", "sx*"]],
+      ["a question mark", "a?:", ["ab:", "ax:"]],
+      ["a backslash", "b\\:", ["b:", "b\\\\:"]],
+    ])(
+      "with %s in the prefix never reads or deletes another prefix's keys",
+      async (_, tail, otherTails) => {
+        const base = uniquePrefix("glob").slice(0, -1)
+        const prefix = `${base}${tail}`
+        const {store} = newStore({prefix})
+        const others = await neighbours(...otherTails.map((other) => `${base}${other}`))
+        await store.set("mine", makeSession())
+        expect(await store.ids()).toEqual(["mine"])
+        expect(await store.length()).toBe(1)
+        expect((await store.all()).map((session) => session.id)).toEqual(["mine"])
+        await store.clear()
+        expect(await ctx.raw.type(`${prefix}mine`)).toBe("hash")
+        expect(await store.ids()).toEqual([])
+        await others.expectUntouched()
+      },
+    )
+
+    it("clear() leaves other prefixes and other stores alone", async () => {
+      const first = newStore()
+      const second = newStore()
+      const others = await neighbours(first.prefix.slice(0, -1))
+      await first.store.set("a", makeSession())
+      await second.store.set("a", makeSession())
+      await first.store.clear()
+      expect(await first.store.length()).toBe(0)
+      expect(await second.store.ids()).toEqual(["a"])
+      await others.expectUntouched()
+    })
+  })
+
+  describe("round trips", () => {
+    it.each([
+      ["tombstones (the default)", {}, ["EVALSHA", "GET", "GET", "EVALSHA", "EVALSHA", "EVALSHA"]],
+      ["tombstoneSeconds: 0", {tombstoneSeconds: 0}, ["SET", "GET", "GET", "EXPIRE", "DEL", "DEL"]],
+      [
+        "touchAfter",
+        {touchAfter: 60},
+        ["EVALSHA", "EVALSHA", "EVALSHA", "EVALSHA", "EVALSHA", "EVALSHA"],
+      ],
+    ] as const)(
+      "sends exactly one command for each of get, set, touch and destroy: %s",
+      async (_, settings, expected) => {
+        const {store, prefix} = newStore(settings)
+        const ops: [string, () => Promise<unknown>][] = [
+          ["set", () => store.set("a", makeSession())],
+          ["get", () => store.get("a")],
+          ["get missing", () => store.get("b")],
+          ["touch", () => store.touch("a", makeSession(500_000))],
+          ["destroy", () => store.destroy("a")],
+          ["set with its TTL over", () => store.set("b", makeSession(-1000))],
+        ]
+        // Once first: a server that has not seen a script yet costs one more trip (NOSCRIPT).
+        for (const [, run] of ops) await run()
+        for (const [i, [name, run]] of ops.entries()) {
+          expect(await ctx.raw.commandsFor(prefix, run), name).toEqual([expected[i]])
+        }
+      },
+    )
+
+    it("loads a script again when the server lost it (NOSCRIPT), and goes on", async () => {
+      const {store, prefix} = newStore()
+      await store.set("a", makeSession())
+      await ctx.raw.flushScripts()
+      expect(
+        await ctx.raw.commandsFor(prefix, () => store.set("a", makeSession(60_000, {views: 3}))),
+      ).toEqual(["EVALSHA", "EVAL"])
+      expect((await store.get("a"))?.views).toBe(3)
+      await ctx.raw.flushScripts()
+      await store.destroy("a")
+      expect(await ctx.raw.type(`${prefix}a`)).toBe("hash")
+    })
+  })
+
+  if (kind.hasKeyPrefix) {
+    describe("client keyPrefix (node-redis 6.1+)", () => {
+      it("combines the client's prefix with the store's, in every method", async () => {
+        const clientPrefix = uniquePrefix("cp")
+        const prefixed = await connectClient(kind, env().servers, {keyPrefix: clientPrefix})
+        try {
+          const store = new RedisStore(prefixed.client, {prefix: "sess:"})
+          const others = await neighbours(
+            `${clientPrefix}other:`,
+            `${clientPrefix.slice(0, -1)}sess:`,
+          )
+          await ctx.raw.set(`${clientPrefix}sess2:x`, "other store")
+          const session = makeSession()
+          await store.set("a", session)
+          await store.set("b", session)
+          expect(await ctx.raw.exists(`${clientPrefix}sess:a`)).toBe(true)
+          expect(await ctx.raw.exists("sess:a")).toBe(false)
+          expect(await store.get("a")).toEqual(asStored(session))
+          expect((await store.ids()).sort()).toEqual(["a", "b"])
+          expect(await store.length()).toBe(2)
+          expect((await store.all()).map((s) => s.id).sort()).toEqual(["a", "b"])
+          await store.touch("a", makeSession(500_000))
+          expect(await ctx.raw.ttl(`${clientPrefix}sess:a`)).toBeGreaterThan(490)
+          await store.destroy("b")
+          expect(await ctx.raw.type(`${clientPrefix}sess:b`)).toBe("hash")
+          await store.set("b", session)
+          expect(await store.get("b")).toBeNull()
+          await store.clear()
+          expect(await store.ids()).toEqual([])
+          for (const key of await ctx.raw.keys(`${clientPrefix}sess:*`)) {
+            expect(await ctx.raw.type(key)).toBe("hash")
+          }
+          expect(await ctx.raw.get(`${clientPrefix}sess2:x`)).toBe("other store")
+          await others.expectUntouched()
+        } finally {
+          await prefixed.close()
+        }
+      })
+    })
+  }
+}
