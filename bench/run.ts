@@ -23,6 +23,7 @@ import {
   startRedisServer,
 } from "../test/helpers/redis-servers.js"
 import {measureOverhead} from "./overhead.js"
+import {measureRedisCost} from "./redis-cost.js"
 import {
   formatNumber,
   formatSummary,
@@ -34,7 +35,7 @@ import {
 } from "./stats.js"
 
 const QUICK = process.argv.includes("--quick")
-// --only=ops,bulk,cluster,e2e,overhead runs some sections (for working on one; never for RESULTS.md).
+// --only=ops,bulk,cluster,e2e,overhead,redis runs some sections (for working on one; never for RESULTS.md).
 const ONLY = process.argv
   .find((arg) => arg.startsWith("--only="))
   ?.slice("--only=".length)
@@ -67,6 +68,8 @@ const SESSION_POOL = 1_000
 const MiB = 1024 * 1024
 
 const OURS = "redis-session-store"
+/** The same store with tombstones off: what logout-is-final costs on set/touch/destroy. */
+const OURS_NO_TOMBSTONES = "redis-session-store, tombstoneSeconds: 0"
 const CONNECT_REDIS = "connect-redis 10"
 const RAW = "raw node-redis"
 /** The same code as RAW, on a connection of its own: shows what "no difference" measures as. */
@@ -240,8 +243,9 @@ const OPS: Op[] = ["set", "get", "touch", "destroy"]
 async function perOperation(server: RedisServer) {
   log("1. per-operation throughput")
   // Every contender has a connection of its own, all to the same server.
-  const clients = await Promise.all([0, 1, 2, 3, 4].map(() => connect6(server.url)))
-  const [ourClient, theirClient, rawClient, controlClient, seedClient] = clients as [
+  const clients = await Promise.all([0, 1, 2, 3, 4, 5].map(() => connect6(server.url)))
+  const [ourClient, theirClient, rawClient, controlClient, seedClient, offClient] = clients as [
+    Client6,
     Client6,
     Client6,
     Client6,
@@ -250,6 +254,10 @@ async function perOperation(server: RedisServer) {
   ]
   const contenders: Contender[] = [
     storeContender(OURS, new RedisStore({client: ourClient, prefix: "op:ours:"})),
+    storeContender(
+      OURS_NO_TOMBSTONES,
+      new RedisStore({client: offClient, prefix: "op:off:", tombstoneSeconds: 0}),
+    ),
     storeContender(
       CONNECT_REDIS,
       new ConnectRedisStore({client: theirClient, prefix: "op:connect-redis:"}),
@@ -314,13 +322,14 @@ async function perOperation(server: RedisServer) {
       ),
     )
   }
-  const names = [OURS, CONNECT_REDIS, RAW]
+  const names = [OURS, OURS_NO_TOMBSTONES, CONNECT_REDIS, RAW]
   const wallTable = markdownTable(
     [
       "operation",
       ...names.map((name) => `${name} ops/s`),
       "ours / raw",
       "ours / connect-redis",
+      "ours / tombstones off",
       "control / raw",
     ],
     OPS.map((op) => [
@@ -328,6 +337,7 @@ async function perOperation(server: RedisServer) {
       ...names.map((name) => formatSummary(summary(op, name, (s) => s.opsPerSecond))),
       formatSummary(wallRatio(op, RAW), 3),
       formatSummary(wallRatio(op, CONNECT_REDIS), 3),
+      formatSummary(wallRatio(op, OURS_NO_TOMBSTONES), 3),
       formatSummary(wallRatio(op, RAW, CONTROL), 3),
     ]),
   )
@@ -836,6 +846,10 @@ async function main() {
     const overhead = runs("overhead")
       ? await measureOverhead(realisticSession(), QUICK ? 3 : 21, QUICK ? 20_000 : 200_000)
       : "(not run)"
+    log("6. cost inside Redis per operation")
+    const redisCost = runs("redis")
+      ? await measureRedisCost(server, realisticSession(), QUICK ? 1 : 9, QUICK ? 200 : 2_000)
+      : "(not run)"
 
     const targets = [...ops.targets, ...standalone.targets, ...clustered.targets, ...e2e.targets]
     const report = [
@@ -883,6 +897,10 @@ async function main() {
       "## 5. The store's own cost per call",
       "",
       overhead,
+      "",
+      "## 6. Cost inside Redis per operation",
+      "",
+      redisCost,
       "",
     ].join("\n")
     process.stdout.write(`${report}\n`)

@@ -3,7 +3,8 @@
 //
 // A tombstone is a small hash at the session's own key. Being of another Redis type than a
 // session (a string) is what lets the rest of the store tell them apart for free: GET on it
-// answers WRONGTYPE (read as "no session"), and SCAN ... TYPE string never lists it.
+// answers WRONGTYPE (read as "no session"), SET ... GET refuses to overwrite it (WRONGTYPE,
+// nothing written: a late `set` needs no script), and SCAN ... TYPE string never lists it.
 //
 // Scripts are sent by SHA1 (EVALSHA); a server that does not know one yet (NOSCRIPT, after a
 // restart or on a new cluster node) is sent the source once (EVAL), which also caches it.
@@ -25,25 +26,6 @@ function luaScript(name: string, source: string): LuaScript {
 export const TOMBSTONE_TYPE = "hash"
 /** The tombstone's one field: when the session was destroyed (Unix milliseconds). */
 export const TOMBSTONE_FIELD = "destroyedAt"
-
-/**
- * Writes a session unless its key holds a tombstone (or anything else that is not a session).
- * KEYS[1]: the session's key
- * ARGV[1]: the serialized session
- * ARGV[2]: seconds to live, or "" for no expiry
- * Reply:   1 when written, 0 when refused
- */
-export const WRITE_SESSION = luaScript(
-  "write-session",
-  `local kind = redis.call('TYPE', KEYS[1]).ok
-if kind ~= 'string' and kind ~= 'none' then return 0 end
-if ARGV[2] == '' then
-  redis.call('SET', KEYS[1], ARGV[1])
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-end
-return 1`,
-)
 
 /**
  * Re-times a session that exists; a tombstone is never re-timed, so a late touch cannot keep

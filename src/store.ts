@@ -17,13 +17,7 @@ import {
   validateSeconds,
   validateSerializer,
 } from "./options.js"
-import {
-  isWrongType,
-  READ_SESSION_WITH_TTL,
-  RETIME_SESSION,
-  TOMBSTONE_SESSIONS,
-  WRITE_SESSION,
-} from "./scripts.js"
+import {isWrongType, READ_SESSION_WITH_TTL, RETIME_SESSION, TOMBSTONE_SESSIONS} from "./scripts.js"
 import {markExpiry, touchCanWait, unmarkExpiry} from "./touch-after.js"
 import {sessionTtl, type TtlOption, validateTtlOption} from "./ttl.js"
 
@@ -126,10 +120,13 @@ export class RedisStore extends Store {
     if (this.touchAfter > 0) unmarkExpiry(session)
     const value = this.#codec.serialize(session)
     const seconds = this.disableTTL ? undefined : ttl
-    if (this.tombstoneSeconds > 0) {
-      await this.#redis.runScript(WRITE_SESSION, [key], [value, seconds?.toString() ?? ""])
-    } else {
-      await this.#redis.set(key, value, seconds)
+    const guarded = this.tombstoneSeconds > 0
+    try {
+      await this.#redis.set(key, value, seconds, guarded)
+    } catch (error) {
+      // A tombstone (or another type) at the key: the session was destroyed. A late write
+      // is not an error: express-session would turn it into a 500 for a request that is done.
+      if (!(guarded && isWrongType(error))) throw error
     }
   }
 

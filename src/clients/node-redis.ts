@@ -1,7 +1,8 @@
 // Adapters for node-redis 4, 5 and 6: createClient, createSentinel (5+), createCluster.
 //
 // What differs between the majors, and how this file copes without asking the version:
-// - SET expiry: `{EX: n}` is the one option form all three accept (4 ignores `expiration`).
+// - SET expiry: `{EX: n}` is the one option form all three accept (4 ignores `expiration`);
+//   `{GET: true}` is spelled the same on all three.
 // - SCAN: `scanIterator` yields single keys on 4 and arrays on 5/6, and 5's sentinel has
 //   none, so we drive the `scan` command ourselves; its cursor is a number on 4 and a
 //   string on 5/6, so it is compared as a string.
@@ -20,7 +21,7 @@ import type {ScanBatch, SessionClient} from "./types.js"
 /** The keyed commands the adapter calls, on a client, sentinel or cluster. */
 interface KeyedCommands {
   get(key: string): Promise<unknown>
-  set(key: string, value: string, options?: {EX: number}): Promise<unknown>
+  set(key: string, value: string, options?: {EX?: number; GET?: true}): Promise<unknown>
   expire(key: string, seconds: number): Promise<unknown>
   del(key: string): Promise<unknown>
   unlink(keys: string[]): Promise<unknown>
@@ -200,13 +201,20 @@ function isRedirection(error: unknown): boolean {
 function singleKeyCommands(client: KeyedCommands) {
   return {
     get: (key: string) => client.get(key) as Promise<string | null>,
-    set: (key: string, value: string, ttlSeconds: number | undefined) =>
-      ttlSeconds === undefined ? client.set(key, value) : client.set(key, value, {EX: ttlSeconds}),
+    set: (key: string, value: string, ttlSeconds: number | undefined, onlyOverString: boolean) =>
+      client.set(key, value, setOptions(ttlSeconds, onlyOverString)),
     expire: (key: string, ttlSeconds: number) => client.expire(key, ttlSeconds),
     del: (key: string) => client.del(key),
     runScript: (script: LuaScript, keys: readonly string[], args: readonly string[]) =>
       evalOn(client, script, keys, args),
   }
+}
+
+const GET_ONLY = {GET: true} as const
+
+function setOptions(ttlSeconds: number | undefined, onlyOverString: boolean) {
+  if (ttlSeconds === undefined) return onlyOverString ? GET_ONLY : undefined
+  return onlyOverString ? {EX: ttlSeconds, GET: true as const} : {EX: ttlSeconds}
 }
 
 function evalOn(

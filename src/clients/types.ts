@@ -9,8 +9,17 @@ import type {LuaScript} from "../scripts.js"
  */
 export interface SessionClient {
   get(key: string): Promise<string | null>
-  /** SET, with EX when `ttlSeconds` is given (a positive whole number). */
-  set(key: string, value: string, ttlSeconds: number | undefined): Promise<unknown>
+  /**
+   * SET, with EX when `ttlSeconds` is given (a positive whole number). With `onlyOverString`
+   * it is SET ... GET (Redis 6.2+), which writes nothing and rejects with WRONGTYPE when the
+   * key holds anything but a string (a tombstone).
+   */
+  set(
+    key: string,
+    value: string,
+    ttlSeconds: number | undefined,
+    onlyOverString: boolean,
+  ): Promise<unknown>
   /** EXPIRE: re-times a key that exists, never creates one. */
   expire(key: string, ttlSeconds: number): Promise<unknown>
   del(key: string): Promise<unknown>

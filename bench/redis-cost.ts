@@ -1,0 +1,102 @@
+// What each operation costs inside Redis: `usec_per_call` of the command each store sends,
+// from INFO commandstats, with the stats reset before each contender's run. Server time
+// only: the network and the client do not enter it, so it is steadier than throughput on
+// a shared machine. For our scripts, the EVALSHA line includes the commands it runs.
+
+import {RedisStore as ConnectRedisStore} from "connect-redis"
+import type {SessionData} from "express-session"
+import * as redis6 from "redis"
+import {RedisStore} from "../src/index.js"
+import type {RedisServer} from "../test/helpers/redis-servers.js"
+import {formatSummary, markdownTable, summarize} from "./stats.js"
+
+type Op = "set" | "get" | "touch" | "destroy"
+const OPS: Op[] = ["set", "get", "touch", "destroy"]
+
+interface Contender {
+  name: string
+  store: Pick<RedisStore, "get" | "set" | "touch" | "destroy">
+  /** The command this store sends for each operation. */
+  command: Record<Op, string>
+}
+
+async function commandMicros(server: RedisServer, command: string): Promise<number> {
+  const info = String(await server.command("INFO", "commandstats"))
+  const match = new RegExp(`^cmdstat_${command}:calls=\\d+,usec=\\d+,usec_per_call=([\\d.]+)`, "m")
+  return Number(match.exec(info)?.[1] ?? Number.NaN)
+}
+
+export async function measureRedisCost(
+  server: RedisServer,
+  session: SessionData,
+  rounds: number,
+  calls: number,
+): Promise<string> {
+  const client = redis6.createClient({url: server.url})
+  await client.connect()
+  const plain = {set: "set", get: "get", touch: "expire", destroy: "del"}
+  const contenders: Contender[] = [
+    {
+      name: "redis-session-store",
+      store: new RedisStore({client, prefix: "cost:ours:"}),
+      command: {set: "set", get: "get", touch: "evalsha", destroy: "evalsha"},
+    },
+    {
+      name: "redis-session-store, tombstoneSeconds: 0",
+      store: new RedisStore({client, prefix: "cost:off:", tombstoneSeconds: 0}),
+      command: plain,
+    },
+    {
+      name: "connect-redis 10",
+      store: new ConnectRedisStore({client, prefix: "cost:connect-redis:"}),
+      command: plain,
+    },
+  ]
+  const micros = new Map<string, number[]>()
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const op of OPS) {
+        for (const contender of contenders) {
+          // Sessions to read, touch and destroy; each round's destroy empties them again.
+          if (op === "set")
+            for (let i = 0; i < calls; i++) await contender.store.set(`s${i}`, session)
+          await server.command("CONFIG", "RESETSTAT")
+          const work: Promise<unknown>[] = []
+          for (let i = 0; i < calls; i++) {
+            const sid = `s${i}`
+            work.push(
+              op === "get"
+                ? contender.store.get(sid)
+                : op === "destroy"
+                  ? contender.store.destroy(sid)
+                  : contender.store[op](sid, session),
+            )
+          }
+          await Promise.all(work)
+          const key = `${op}/${contender.name}`
+          micros.set(key, [
+            ...(micros.get(key) ?? []),
+            await commandMicros(server, contender.command[op]),
+          ])
+        }
+      }
+    }
+  } finally {
+    client.destroy()
+  }
+  const rows = OPS.map((op) => [
+    op,
+    ...contenders.map(
+      (contender) =>
+        `${formatSummary(summarize(micros.get(`${op}/${contender.name}`) ?? []), 2)} (${contender.command[op].toUpperCase()})`,
+    ),
+  ])
+  return [
+    markdownTable(
+      ["operation", ...contenders.map((contender) => `${contender.name} µs in Redis`)],
+      rows,
+    ),
+    "",
+    `usec_per_call from INFO commandstats for the command each store sends, median (min–max) over ${rounds} rounds of ${calls} calls (stats reset before each run). For an EVALSHA it includes the commands the script runs.`,
+  ].join("\n")
+}
