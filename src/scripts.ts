@@ -3,8 +3,9 @@
 //
 // A tombstone is a small hash at the session's own key. Being of another Redis type than a
 // session (a string) is what lets the rest of the store tell them apart for free: GET on it
-// answers WRONGTYPE (read as "no session"), SET ... GET refuses to overwrite it (WRONGTYPE,
-// nothing written: a late `set` needs no script), and SCAN ... TYPE string never lists it.
+// answers WRONGTYPE (read as "no session"); SET ... GET, GETEX and GETDEL refuse to act on
+// it (WRONGTYPE, nothing changed), so a late `set` or `touch` needs no script; and
+// SCAN ... TYPE string never lists it. Only making a tombstone takes a script.
 //
 // Scripts are sent by SHA1 (EVALSHA); a server that does not know one yet (NOSCRIPT, after a
 // restart or on a new cluster node) is sent the source once (EVAL), which also caches it.
@@ -26,19 +27,6 @@ function luaScript(name: string, source: string): LuaScript {
 export const TOMBSTONE_TYPE = "hash"
 /** The tombstone's one field: when the session was destroyed (Unix milliseconds). */
 export const TOMBSTONE_FIELD = "destroyedAt"
-
-/**
- * Re-times a session that exists; a tombstone is never re-timed, so a late touch cannot keep
- * it alive. Seconds <= 0 delete the session (EXPIRE's own rule), never a tombstone.
- * KEYS[1]: the session's key
- * ARGV[1]: seconds to live
- * Reply:   1 when re-timed (or deleted), 0 when there was no session
- */
-export const RETIME_SESSION = luaScript(
-  "retime-session",
-  `if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return 0 end
-return redis.call('EXPIRE', KEYS[1], ARGV[1])`,
-)
 
 /**
  * Replaces each session with a tombstone that lives ARGV[1] seconds (an existing tombstone

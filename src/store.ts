@@ -17,7 +17,7 @@ import {
   validateSeconds,
   validateSerializer,
 } from "./options.js"
-import {isWrongType, READ_SESSION_WITH_TTL, RETIME_SESSION, TOMBSTONE_SESSIONS} from "./scripts.js"
+import {isWrongType, READ_SESSION_WITH_TTL, TOMBSTONE_SESSIONS} from "./scripts.js"
 import {markExpiry, touchCanWait, unmarkExpiry} from "./touch-after.js"
 import {sessionTtl, type TtlOption, validateTtlOption} from "./ttl.js"
 
@@ -120,13 +120,10 @@ export class RedisStore extends Store {
     if (this.touchAfter > 0) unmarkExpiry(session)
     const value = this.#codec.serialize(session)
     const seconds = this.disableTTL ? undefined : ttl
-    const guarded = this.tombstoneSeconds > 0
-    try {
-      await this.#redis.set(key, value, seconds, guarded)
-    } catch (error) {
-      // A tombstone (or another type) at the key: the session was destroyed. A late write
-      // is not an error: express-session would turn it into a 500 for a request that is done.
-      if (!(guarded && isWrongType(error))) throw error
+    if (this.tombstoneSeconds === 0) {
+      await this.#redis.set(key, value, seconds, false)
+    } else {
+      await this.#redis.set(key, value, seconds, true).catch(ignoreWrongType)
     }
   }
 
@@ -152,10 +149,16 @@ export class RedisStore extends Store {
     await this.#retime(this.prefix + sid, ttl)
   }
 
-  /** EXPIRE, or DEL when `ttl` <= 0; with tombstones, neither ever acts on a tombstone. */
+  /**
+   * EXPIRE, or DEL when `ttl` <= 0. With tombstones, GETEX and GETDEL instead: they refuse
+   * a tombstone (WRONGTYPE) without touching it, which is the answer we want.
+   */
   #retime(key: string, ttl: number): Promise<unknown> {
-    if (this.tombstoneSeconds > 0) return this.#redis.runScript(RETIME_SESSION, [key], [`${ttl}`])
-    return ttl <= 0 ? this.#redis.del(key) : this.#redis.expire(key, ttl)
+    if (this.tombstoneSeconds === 0) {
+      return ttl <= 0 ? this.#redis.del(key) : this.#redis.expire(key, ttl)
+    }
+    const guarded = ttl <= 0 ? this.#redis.getDel(key) : this.#redis.getEx(key, ttl)
+    return guarded.catch(ignoreWrongType)
   }
 
   /**
@@ -316,6 +319,15 @@ export class RedisStore extends Store {
       )
     }
   }
+}
+
+/**
+ * A guarded write met a tombstone (or another type) at the key: the session was destroyed,
+ * and the write is refused. That is not an error: express-session would turn it into a 500
+ * for a request that is already answered.
+ */
+function ignoreWrongType(error: unknown): void {
+  if (!isWrongType(error)) throw error
 }
 
 function assertSessionObject(session: unknown): asserts session is SessionData {

@@ -8,6 +8,7 @@
 //   string on 5/6, so it is compared as a string.
 // - 6.1+ `keyPrefix` is applied to keys but not to SCAN MATCH, and SCAN replies carry it;
 //   see `clientKeyPrefix`.
+// - GETEX: `{EX: n}` on all three (5 and 6 also take `{type: "EX", value: n}`).
 // - EVALSHA/EVAL: `evalSha(sha, {keys, arguments})` on all three; 6.1+ `keyPrefix` is
 //   applied to the script's keys as to any other key.
 // - Clusters: 4/5 reject multi-key commands across slots (CROSSSLOT) and none has a
@@ -23,6 +24,8 @@ interface KeyedCommands {
   get(key: string): Promise<unknown>
   set(key: string, value: string, options?: {EX?: number; GET?: true}): Promise<unknown>
   expire(key: string, seconds: number): Promise<unknown>
+  getEx(key: string, options: {EX: number}): Promise<unknown>
+  getDel(key: string): Promise<unknown>
   del(key: string): Promise<unknown>
   unlink(keys: string[]): Promise<unknown>
   mGet(keys: string[]): Promise<unknown[]>
@@ -51,7 +54,10 @@ interface NodeRedisCluster extends KeyedCommands {
   sendCommand(firstKey: string, isReadonly: boolean, args: string[]): Promise<unknown>
 }
 
-const KEYED_COMMANDS = ["get", "set", "expire", "del", "unlink", "mGet", "evalSha", "eval"] as const
+const KEYED_COMMANDS = [
+  ...["get", "set", "expire", "getEx", "getDel", "del", "unlink", "mGet"],
+  ...["evalSha", "eval"],
+] as const
 
 function hasMethods(client: object, names: readonly string[]): boolean {
   const methods = client as Record<string, unknown>
@@ -204,6 +210,8 @@ function singleKeyCommands(client: KeyedCommands) {
     set: (key: string, value: string, ttlSeconds: number | undefined, onlyOverString: boolean) =>
       client.set(key, value, setOptions(ttlSeconds, onlyOverString)),
     expire: (key: string, ttlSeconds: number) => client.expire(key, ttlSeconds),
+    getEx: (key: string, ttlSeconds: number) => client.getEx(key, {EX: ttlSeconds}),
+    getDel: (key: string) => client.getDel(key),
     del: (key: string) => client.del(key),
     runScript: (script: LuaScript, keys: readonly string[], args: readonly string[]) =>
       evalOn(client, script, keys, args),

@@ -22,6 +22,13 @@ export interface SessionClient {
   ): Promise<unknown>
   /** EXPIRE: re-times a key that exists, never creates one. */
   expire(key: string, ttlSeconds: number): Promise<unknown>
+  /**
+   * GETEX ... EX (Redis 6.2+): like `expire`, but rejects with WRONGTYPE and changes nothing
+   * when the key holds anything but a string (a tombstone).
+   */
+  getEx(key: string, ttlSeconds: number): Promise<unknown>
+  /** GETDEL (Redis 6.2+): deletes a string; rejects with WRONGTYPE on any other type. */
+  getDel(key: string): Promise<unknown>
   del(key: string): Promise<unknown>
   /**
    * Values in the order of `keys`; the keys may span hash slots. `source` is the `source` of
