@@ -23,6 +23,10 @@ const standIn = {
   evalSha: (_sha: string, _options: {keys: string[]; arguments: string[]}) => done,
   eval: (_source: string, _options: {keys: string[]; arguments: string[]}) => done,
   scan: () => Promise.resolve({cursor: "0", keys: []}),
+  ping: () => Promise.resolve("PONG"),
+  isReady: true,
+  // node-redis 5/6's way to attach the time bound's abort signal (a proxy, once per slice).
+  withCommandOptions: (_options: object): object => Object.create(standIn),
 }
 
 type Call = (sid: string, session: SessionData) => Promise<unknown>

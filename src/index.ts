@@ -1,5 +1,6 @@
 export type {Callback} from "./callback.js"
 export {CorruptSessionError} from "./codec.js"
+export {RedisUnavailableError} from "./deadline.js"
 export type {
   RedisClientLike,
   RedisStoreOptions,

@@ -75,6 +75,23 @@ export interface RedisStoreSettings {
    * @example new RedisStore({client, touchAfter: 3600}) // at most one EXPIRE an hour a session
    */
   touchAfter?: number | undefined
+  /**
+   * Milliseconds any one Redis command may take. When Redis is unreachable, restarting or
+   * stalled, every method settles within this with a `RedisUnavailableError` (code
+   * `ETIMEDOUT`), and a command still waiting in the client's queue is withdrawn, so it
+   * never takes effect later. Bulk methods apply it to each command, not to the whole walk.
+   * 0 turns the bound off.
+   * @default 2000
+   * @example new RedisStore({client, timeout: 500})
+   */
+  timeout?: number | undefined
+  /**
+   * Emit `"disconnect"` when Redis stops being able to serve sessions and `"connect"` when it
+   * can again. express-session then goes on without a session (`req.session` is undefined)
+   * instead of failing requests. `false`: no events; requests get the errors instead.
+   * @default true
+   */
+  connectionEvents?: boolean | undefined
 }
 
 /** The single-argument form: `new RedisStore({client, ...settings})`. */
@@ -84,6 +101,9 @@ export interface RedisStoreOptions extends RedisStoreSettings {
 }
 
 export const DEFAULT_TOMBSTONE_SECONDS = 300
+export const DEFAULT_TIMEOUT_MS = 2000
+/** setTimeout's largest delay. */
+const MAX_TIMEOUT_MS = 2_147_483_647
 
 /** Accepts both `new RedisStore({client, ...})` and `new RedisStore(client, {...})`. */
 export function resolveOptions(
@@ -156,4 +176,14 @@ export function validateSeconds(name: string, value: unknown, fallback: number):
     )
   }
   return Math.ceil(value)
+}
+
+export function validateTimeout(timeout: unknown): number {
+  if (timeout === undefined) return DEFAULT_TIMEOUT_MS
+  if (typeof timeout !== "number" || !(timeout >= 0 && timeout <= MAX_TIMEOUT_MS)) {
+    throw new TypeError(
+      `options.timeout must be a number of milliseconds from 0 (no bound) to ${MAX_TIMEOUT_MS}; got ${describeValue(timeout)}`,
+    )
+  }
+  return timeout
 }

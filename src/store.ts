@@ -1,4 +1,5 @@
 import {type SessionData, Store} from "express-session"
+import {Availability} from "./availability.js"
 import {type Callback, withCallback} from "./callback.js"
 import {type ScanBatch, type SessionClient, toSessionClient} from "./clients/index.js"
 import {type CorruptSessionError, SessionCodec} from "./codec.js"
@@ -16,6 +17,7 @@ import {
   validateScanCount,
   validateSeconds,
   validateSerializer,
+  validateTimeout,
 } from "./options.js"
 import {isWrongType, READ_SESSION_WITH_TTL, TOMBSTONE_SESSIONS} from "./scripts.js"
 import {markExpiry, touchCanWait, unmarkExpiry} from "./touch-after.js"
@@ -38,7 +40,10 @@ export class RedisStore extends Store {
   readonly tombstoneSeconds: number
   /** Seconds within which a touch that would change little is skipped; 0 when off. */
   readonly touchAfter: number
+  /** Milliseconds any one Redis command may take; 0 when unbounded. */
+  readonly timeout: number
   readonly #redis: SessionClient
+  readonly #availability: Availability | undefined
   readonly #codec: SessionCodec
   #warnedAboutCorruption = false
 
@@ -47,7 +52,10 @@ export class RedisStore extends Store {
   constructor(clientOrOptions: RedisClientLike | RedisStoreOptions, settings?: RedisStoreSettings) {
     super()
     const options = resolveOptions(clientOrOptions, settings)
-    this.#redis = toSessionClient(options.client)
+    this.timeout = validateTimeout(options.timeout)
+    this.#redis = toSessionClient(options.client, this.timeout, (error) =>
+      this.#availability?.commandFailed(error),
+    )
     this.client = options.client
     this.prefix = validatePrefix(options.prefix)
     this.ttl = validateTtlOption(options.ttl)
@@ -62,6 +70,13 @@ export class RedisStore extends Store {
     )
     this.touchAfter = validateSeconds("touchAfter", options.touchAfter, 0)
     this.#codec = new SessionCodec(this.serializer, (error) => this.#reportCorrupt(error))
+    this.#availability = validateFlag("connectionEvents", options.connectionEvents ?? true)
+      ? new Availability(
+          this.#redis,
+          (event, reason) => this.emit(event, reason),
+          Math.min(this.timeout || 1000, 1000),
+        )
+      : undefined
   }
 
   /** The session stored for `sid`, or null when there is none (or it cannot be read). */

@@ -11,13 +11,19 @@ import {makeSession, uniquePrefix} from "./helpers/sessions.js"
 
 type Method = (...args: never[]) => Promise<unknown>
 
-/** The same client, with some methods replaced (the originals stay reachable). */
+/**
+ * The same client, with some methods replaced (the originals stay reachable). The copy a
+ * store makes to attach an abort signal (node-redis 5/6 `withCommandOptions`) is wrapped too.
+ */
 function wrap(client: RedisClientLike, replace: Record<string, (original: Method) => Method>) {
   return new Proxy(client, {
     get(target, property) {
       // The target as receiver: node-redis getters read private fields.
       const value = Reflect.get(target, property, target)
       const original = typeof value === "function" ? (value.bind(target) as Method) : undefined
+      if (property === "withCommandOptions" && original) {
+        return (...args: never[]) => wrap(original(...args) as unknown as RedisClientLike, replace)
+      }
       if (typeof property === "string" && original && replace[property]) {
         return replace[property](original)
       }
@@ -78,7 +84,8 @@ describe.each(CLIENT_KINDS.filter((kind) => kind.topology === "standalone"))("$n
       mGet:
         (mGet) =>
         async (...args) => {
-          const [keys] = args as unknown as [string[]]
+          // node-redis 4 gets the command options first: the keys are the first array.
+          const keys = (args as unknown[]).find(Array.isArray) as string[]
           const first = keys[0] as string
           vanished.push(first.slice(prefix.length))
           await raw.onKey(first, "DEL", first)

@@ -1,4 +1,6 @@
+import {type Bounds, Deadlines, type FailureObserver, unbounded} from "../deadline.js"
 import {isNodeRedis, isNodeRedisCluster, nodeRedisClient, nodeRedisCluster} from "./node-redis.js"
+import {nodeRedisError, nodeRedisWithSignal} from "./node-redis-signal.js"
 import type {SessionClient} from "./types.js"
 
 export type {ScanBatch, SessionClient} from "./types.js"
@@ -13,13 +15,25 @@ export function isSupportedClient(value: unknown): boolean {
   )
 }
 
-/** Wraps a user's client in the adapter for its family, or says clearly what is accepted. */
-export function toSessionClient(client: unknown): SessionClient {
+const NODE_REDIS = {withSignal: nodeRedisWithSignal, mapError: nodeRedisError}
+
+/**
+ * Wraps a user's client in the adapter for its family, or says clearly what is accepted.
+ * Every command the adapter sends settles within `timeoutMs` (0: no bound); `observe`
+ * hears of every command that failed.
+ */
+export function toSessionClient(
+  client: unknown,
+  timeoutMs = 0,
+  observe: FailureObserver = () => {},
+): SessionClient {
   if (typeof client !== "object" || client === null) {
     throw new TypeError(`RedisStore needs ${SUPPORTED_CLIENTS}; got ${String(client)}`)
   }
-  if (isNodeRedisCluster(client)) return nodeRedisCluster(client)
-  if (isNodeRedis(client)) return nodeRedisClient(client)
+  const bounds: Bounds =
+    timeoutMs > 0 ? new Deadlines(timeoutMs, NODE_REDIS, observe) : unbounded(NODE_REDIS, observe)
+  if (isNodeRedisCluster(client)) return nodeRedisCluster(client, bounds)
+  if (isNodeRedis(client)) return nodeRedisClient(client, bounds)
   const hint =
     typeof (client as {scanStream?: unknown}).scanStream === "function"
       ? " (ioredis and iovalkey clients are not supported yet)"

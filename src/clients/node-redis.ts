@@ -14,6 +14,7 @@
 // - Clusters: 4/5 reject multi-key commands across slots (CROSSSLOT) and none has a
 //   cluster-wide SCAN before 6.2, so we group keys by slot and scan each master.
 
+import type {Bounds} from "../deadline.js"
 import {prefixPattern} from "../keys.js"
 import {type LuaScript, runScript} from "../scripts.js"
 import {groupBySlot, type SlotGroup} from "./slots.js"
@@ -40,6 +41,7 @@ interface ScriptOptions {
 
 /** A client or sentinel, or a cluster's node client: one endpoint, so SCAN is there too. */
 interface NodeRedisCommands extends KeyedCommands {
+  ping(): Promise<unknown>
   scan(
     cursor: string,
     options: {MATCH: string; COUNT: number; TYPE: string},
@@ -65,7 +67,7 @@ function hasMethods(client: object, names: readonly string[]): boolean {
 }
 
 export function isNodeRedis(client: object): client is NodeRedisCommands {
-  return hasMethods(client, [...KEYED_COMMANDS, "scan"])
+  return hasMethods(client, [...KEYED_COMMANDS, "scan", "ping"])
 }
 
 export function isNodeRedisCluster(client: object): client is NodeRedisCluster {
@@ -88,25 +90,33 @@ export function clientKeyPrefix(client: object): string {
   throw new TypeError("The client's keyPrefix must be a string to be used with RedisStore")
 }
 
-export function nodeRedisClient(client: NodeRedisCommands): SessionClient {
+export function nodeRedisClient(client: NodeRedisCommands, bounds: Bounds): SessionClient {
   const clientPrefix = clientKeyPrefix(client)
   return {
-    ...singleKeyCommands(client),
-    mget: async (keys) => toValues(await client.mGet([...keys])),
-    unlink: async (keys) => Number(await client.unlink([...keys])),
+    ...singleKeyCommands(client, bounds),
+    mget: async (keys) => toValues(await bounds.run(client, (c) => c.mGet([...keys]))),
+    unlink: async (keys) => Number(await bounds.run(client, (c) => c.unlink([...keys]))),
     // One endpoint: every key is on it, so "per slot" is a single call.
-    runScriptPerSlot: async (script, keys, args) => [await evalOn(client, script, keys, args)],
-    scan: (prefix, count) => scanNode(client, clientPrefix, prefix, count),
+    runScriptPerSlot: async (script, keys, args) => [
+      await evalOn(client, bounds, script, keys, args),
+    ],
+    scan: (prefix, count) => scanNode(client, bounds, clientPrefix, prefix, count),
+    ping: async () => {
+      await bounds.run(client, (c) => c.ping())
+    },
+    isReady: () => clientIsReady(client),
+    watch: (listener) => watchEvents(client, CLIENT_EVENTS, listener),
   }
 }
 
-export function nodeRedisCluster(cluster: NodeRedisCluster): SessionClient {
+export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): SessionClient {
   const clientPrefix = clientKeyPrefix(cluster)
   // The slot is computed from the key the server sees, client prefix included.
   const serverKey = (key: string) => clientPrefix + key
 
   /**
-   * Runs `command` on each slot group of `keys`. Keys found by SCAN on a master are sent to
+   * Runs `command` on each slot group of `keys`, given the raw client (the command applies
+   * the bound: wrapping twice would give node-redis 4 its options twice). Keys found by SCAN on a master are sent to
    * that master's own client, which costs half as much per command as the cluster client
    * on node-redis 6; a group whose slot has moved since (MOVED, ASK) goes through the
    * cluster client, which follows the redirection.
@@ -140,13 +150,15 @@ export function nodeRedisCluster(cluster: NodeRedisCluster): SessionClient {
   function clusterEval(script: LuaScript, keys: readonly string[], args: readonly string[]) {
     const stored = keys.map(serverKey)
     const command = (name: string, body: string) =>
-      cluster.sendCommand(stored[0] as string, false, [
-        name,
-        body,
-        `${stored.length}`,
-        ...stored,
-        ...args,
-      ])
+      bounds.run(cluster, (c) =>
+        c.sendCommand(stored[0] as string, false, [
+          name,
+          body,
+          `${stored.length}`,
+          ...stored,
+          ...args,
+        ]),
+      )
     return runScript(
       script,
       (sha) => command("EVALSHA", sha),
@@ -154,13 +166,18 @@ export function nodeRedisCluster(cluster: NodeRedisCluster): SessionClient {
     )
   }
 
+  /** Every master's own client, as the cluster knows them now. */
+  async function masterClients(): Promise<NodeRedisCommands[]> {
+    return Promise.all(cluster.masters.map((master) => cluster.nodeClient(master)))
+  }
+
   return {
-    ...singleKeyCommands(cluster),
+    ...singleKeyCommands(cluster, bounds),
     runScript: clusterEval,
     async mget(keys, source) {
       const values: (string | null)[] = new Array(keys.length).fill(null)
       for (const {group, reply} of await perSlot(keys, source, (client, slotKeys) =>
-        client.mGet(slotKeys),
+        bounds.run(client, (c) => c.mGet(slotKeys)),
       )) {
         const groupValues = toValues(reply)
         group.positions.forEach((position, i) => {
@@ -170,24 +187,54 @@ export function nodeRedisCluster(cluster: NodeRedisCluster): SessionClient {
       return values
     },
     async unlink(keys, source) {
-      const replies = await perSlot(keys, source, (client, slotKeys) => client.unlink(slotKeys))
+      const replies = await perSlot(keys, source, (client, slotKeys) =>
+        bounds.run(client, (c) => c.unlink(slotKeys)),
+      )
       return replies.reduce((sum, {reply}) => sum + Number(reply), 0)
     },
     async runScriptPerSlot(script, keys, args, source) {
       const replies = await perSlot(keys, source, (client, slotKeys) =>
         client === cluster
           ? clusterEval(script, slotKeys, args)
-          : evalOn(client, script, slotKeys, args),
+          : evalOn(client, bounds, script, slotKeys, args),
       )
       return replies.map(({reply}) => reply)
     },
     async *scan(prefix, count) {
       // A snapshot: a failover during the walk is not followed (SCAN gives no promise then).
-      for (const master of [...cluster.masters]) {
-        const node = await cluster.nodeClient(master)
-        yield* scanNode(node, clientPrefix, prefix, count)
+      for (const node of await masterClients()) {
+        yield* scanNode(node, bounds, clientPrefix, prefix, count)
       }
     },
+    // The store can serve every session only when every master answers.
+    async ping() {
+      if (cluster.masters.length === 0) throw new Error("The cluster client knows no master")
+      await Promise.all((await masterClients()).map((node) => bounds.run(node, (n) => n.ping())))
+    },
+    isReady: () => clientIsReady(cluster),
+    watch: (listener) => watchEvents(cluster, CLUSTER_EVENTS, listener),
+  }
+}
+
+/** Client and sentinel events that say the connection changed (never "error": that is the app's). */
+const CLIENT_EVENTS = ["ready", "end", "reconnecting"]
+/** node-redis 5/6 cluster events for the same (4 has none: failures and probes tell). */
+const CLUSTER_EVENTS = ["node-ready", "node-reconnecting", "node-disconnect", "disconnect"]
+
+function clientIsReady(client: object): boolean {
+  const state = client as {isReady?: unknown; isOpen?: unknown}
+  // node-redis 4 and 5 clusters have isOpen only.
+  return typeof state.isReady === "boolean" ? state.isReady : state.isOpen === true
+}
+
+function watchEvents(client: object, events: string[], listener: () => void): () => void {
+  const emitter = client as {on?: unknown; off?: unknown}
+  if (typeof emitter.on !== "function" || typeof emitter.off !== "function") return () => {}
+  const on = emitter.on as (event: string, listener: () => void) => unknown
+  const off = emitter.off as (event: string, listener: () => void) => unknown
+  for (const event of events) on.call(client, event, listener)
+  return () => {
+    for (const event of events) off.call(client, event, listener)
   }
 }
 
@@ -204,17 +251,19 @@ function isRedirection(error: unknown): boolean {
   return message.startsWith("MOVED") || message.startsWith("ASK")
 }
 
-function singleKeyCommands(client: KeyedCommands) {
+function singleKeyCommands(client: KeyedCommands, bounds: Bounds) {
   return {
-    get: (key: string) => client.get(key) as Promise<string | null>,
+    get: (key: string) => bounds.run(client, (c) => c.get(key)) as Promise<string | null>,
     set: (key: string, value: string, ttlSeconds: number | undefined, onlyOverString: boolean) =>
-      client.set(key, value, setOptions(ttlSeconds, onlyOverString)),
-    expire: (key: string, ttlSeconds: number) => client.expire(key, ttlSeconds),
-    getEx: (key: string, ttlSeconds: number) => client.getEx(key, {EX: ttlSeconds}),
-    getDel: (key: string) => client.getDel(key),
-    del: (key: string) => client.del(key),
+      bounds.run(client, (c) => c.set(key, value, setOptions(ttlSeconds, onlyOverString))),
+    expire: (key: string, ttlSeconds: number) =>
+      bounds.run(client, (c) => c.expire(key, ttlSeconds)),
+    getEx: (key: string, ttlSeconds: number) =>
+      bounds.run(client, (c) => c.getEx(key, {EX: ttlSeconds})),
+    getDel: (key: string) => bounds.run(client, (c) => c.getDel(key)),
+    del: (key: string) => bounds.run(client, (c) => c.del(key)),
     runScript: (script: LuaScript, keys: readonly string[], args: readonly string[]) =>
-      evalOn(client, script, keys, args),
+      evalOn(client, bounds, script, keys, args),
   }
 }
 
@@ -227,6 +276,7 @@ function setOptions(ttlSeconds: number | undefined, onlyOverString: boolean) {
 
 function evalOn(
   client: KeyedCommands,
+  bounds: Bounds,
   script: LuaScript,
   keys: readonly string[],
   args: readonly string[],
@@ -235,13 +285,14 @@ function evalOn(
   const options = {keys: keys as string[], arguments: args as string[]}
   return runScript(
     script,
-    (sha) => client.evalSha(sha, options),
-    (source) => client.eval(source, options),
+    (sha) => bounds.run(client, (c) => c.evalSha(sha, options)),
+    (source) => bounds.run(client, (c) => c.eval(source, options)),
   )
 }
 
 async function* scanNode(
   node: NodeRedisCommands,
+  bounds: Bounds,
   clientPrefix: string,
   prefix: string,
   count: number,
@@ -250,7 +301,9 @@ async function* scanNode(
   const match = prefixPattern(clientPrefix + prefix)
   let cursor = "0"
   do {
-    const reply = await node.scan(cursor, {MATCH: match, COUNT: count, TYPE: "string"})
+    const reply = await bounds.run(node, (n) =>
+      n.scan(cursor, {MATCH: match, COUNT: count, TYPE: "string"}),
+    )
     cursor = String(reply.cursor)
     yield {keys: reply.keys.map((key) => String(key).slice(clientPrefix.length)), source: node}
   } while (cursor !== "0")

@@ -55,6 +55,12 @@ export interface SessionClient {
    * COUNT hint). A key may come more than once, as SCAN allows.
    */
   scan(prefix: string, count: number): AsyncIterable<ScanBatch>
+  /** PING every endpoint the store needs (every master of a cluster), within the bound. */
+  ping(): Promise<void>
+  /** False when the client itself knows it cannot send now (connecting, reconnecting, closed). */
+  isReady(): boolean
+  /** Calls `listener` when the client reports a change of connection; returns the undo. */
+  watch(listener: () => void): () => void
 }
 
 /** One SCAN reply: the keys, and an adapter's note of where it found them. */

@@ -1,0 +1,67 @@
+// Giving node-redis commands an AbortSignal, so that a command still waiting in the
+// client's queue when the store's time bound fires is withdrawn and never sent.
+//
+// - node-redis 5 and 6 (client, cluster, sentinel, node client): `withCommandOptions` returns
+//   a proxy whose every command carries the signal; a command already sent ignores it.
+// - node-redis 4 gets no signal: it never removes its abort listener once a command is sent,
+//   and aborting then throws inside that listener (an uncaught exception). Instead, nothing
+//   is handed to a node-redis 4 client that is not ready (the store answers ENOTCONN at once),
+//   so its offline queue never holds one of our commands to send after a reconnect.
+
+import {RedisUnavailableError} from "../deadline.js"
+
+type Method = (...args: unknown[]) => unknown
+type Commands = Record<string, Method | unknown>
+
+export function nodeRedisWithSignal<C extends object>(client: C, signal: AbortSignal): C {
+  const commands = client as Commands
+  if (typeof commands.withCommandOptions === "function") {
+    return (commands.withCommandOptions as Method).call(client, {abortSignal: signal}) as C
+  }
+  return onlyWhenReady(client)
+}
+
+/** node-redis 4: the same client, whose commands fail at once while it is not ready. */
+function onlyWhenReady<C extends object>(client: C): C {
+  const state = client as {isReady?: unknown}
+  // A v4 cluster has no isReady (its node clients do, and bulk work goes through them).
+  if (typeof state.isReady !== "boolean") return client
+  const guarded: Commands = Object.create(client)
+  for (const name of GUARDED_COMMANDS) {
+    const command = (client as Commands)[name]
+    if (typeof command !== "function") continue
+    guarded[name] = (...args: unknown[]) =>
+      state.isReady === true
+        ? command.apply(client, args)
+        : Promise.reject(
+            new RedisUnavailableError(
+              "ENOTCONN",
+              "The Redis client is not ready (connecting or reconnecting); the command was not queued",
+            ),
+          )
+  }
+  return guarded as C
+}
+
+/** Every command the adapter sends to a node-redis client. */
+const GUARDED_COMMANDS = [
+  ...["get", "set", "expire", "getEx", "getDel", "del", "unlink", "mGet"],
+  ...["evalSha", "eval", "scan", "ping", "sendCommand"],
+]
+
+/**
+ * node-redis's own errors for a client that is not connected, turned into the store's:
+ * "The client is closed" (never connected, or closed) and "The client is offline"
+ * (disconnected, with the offline queue turned off).
+ */
+export function nodeRedisError(error: unknown): unknown {
+  // Their classes keep the name "Error": the message is what tells them apart.
+  const message = error instanceof Error ? error.message : ""
+  if (message === "The client is closed" || message === "The client is offline") {
+    return new RedisUnavailableError(
+      "ENOTCONN",
+      `The Redis client is not connected (${(error as Error).message}): connect it with client.connect() before the store is used`,
+    )
+  }
+  return error
+}
