@@ -19,6 +19,7 @@ export class Availability {
   readonly #redis: SessionClient
   readonly #emit: (event: AvailabilityEvent, reason?: unknown) => void
   readonly #retryMs: number
+  readonly #onClientEvent: () => void
 
   constructor(
     redis: SessionClient,
@@ -28,7 +29,9 @@ export class Availability {
     this.#redis = redis
     this.#emit = emit
     this.#retryMs = retryMs
-    redis.watch(() => this.check())
+    // Kept here: the client holds it only weakly (see watch()).
+    this.#onClientEvent = () => this.check()
+    redis.watch(this.#onClientEvent)
     // A client that is not connected yet: say so once the app had a chance to listen
     // (express-session subscribes right after the store is built).
     if (!redis.isReady()) process.nextTick(() => this.check())

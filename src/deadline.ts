@@ -8,6 +8,8 @@
 // waiting in its queue (never sent: they can no longer take effect later). A command sent
 // late in its slice gets a little less than `timeoutMs`, never more.
 
+import {setMaxListeners} from "node:events"
+
 /** Why a store method gave up on Redis; `code` says what happened. */
 export class RedisUnavailableError extends Error {
   override readonly name = "RedisUnavailableError"
@@ -51,6 +53,8 @@ class Slice {
     sliceMs: number,
     private readonly observe: FailureObserver,
   ) {
+    // Every command of the slice listens to this one signal: no "possible leak" warning.
+    setMaxListeners(0, this.controller.signal)
     // unref: a pending bound must not keep a process alive that has nothing else to do.
     setTimeout(() => {
       this.open = false

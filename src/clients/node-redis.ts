@@ -14,6 +14,7 @@
 // - Clusters: 4/5 reject multi-key commands across slots (CROSSSLOT) and none has a
 //   cluster-wide SCAN before 6.2, so we group keys by slot and scan each master.
 
+import calculateSlot from "cluster-key-slot"
 import type {Bounds} from "../deadline.js"
 import {prefixPattern} from "../keys.js"
 import {type LuaScript, runScript} from "../scripts.js"
@@ -209,11 +210,67 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Ses
     // The store can serve every session only when every master answers.
     async ping() {
       if (cluster.masters.length === 0) throw new Error("The cluster client knows no master")
-      await Promise.all((await masterClients()).map((node) => bounds.run(node, (n) => n.ping())))
+      const nodes = await masterClients()
+      const answers = await Promise.allSettled(
+        nodes.map((node) => bounds.run(node, (n) => n.ping())),
+      )
+      const failed = answers.find((answer) => answer.status === "rejected")
+      if (failed === undefined) return
+      // A master is gone: if a replica took its slots, a client that rediscovers finds it.
+      const masters = [...cluster.masters]
+      const up = (i: number) => answers[i]?.status === "fulfilled"
+      const live = nodes.find((_, i) => up(i))
+      if (live !== undefined) {
+        await rediscover(cluster, live, {
+          dead: masters.filter((_, i) => !up(i)),
+          live: masters.filter((_, i) => up(i)),
+        })
+      }
+      throw failed.reason
     },
     isReady: () => clientIsReady(cluster),
     watch: (listener) => watchEvents(cluster, CLUSTER_EVENTS, listener),
   }
+}
+
+/**
+ * Asks the cluster client to read the slot map again. node-redis 6 does this by itself after
+ * a failover; node-redis 5 keeps its old map until something calls its `rediscover`.
+ * node-redis 4 has no such method, but rediscovers when a command meets MOVED: so a GET for
+ * a key of a dead master's slots is sent, routed by a key a live master serves, which
+ * answers MOVED (pointing at the promoted replica).
+ */
+async function rediscover(
+  cluster: NodeRedisCluster,
+  live: object,
+  masters: {dead: unknown[]; live: unknown[]},
+): Promise<void> {
+  const slots = (cluster as {_slots?: {rediscover?: unknown}})._slots
+  try {
+    if (typeof slots?.rediscover === "function") {
+      await (slots.rediscover as (startWith: object) => Promise<unknown>).call(slots, live)
+      return
+    }
+    const deadKey = keyServedBy(cluster, masters.dead)
+    const liveKey = keyServedBy(cluster, masters.live)
+    if (deadKey !== undefined && liveKey !== undefined) {
+      await cluster.sendCommand(liveKey, true, ["GET", deadKey])
+    }
+  } catch {
+    // MOVED until the map is fresh, or still no promoted replica: the next probe tries again.
+  }
+}
+
+/** A key whose slot one of `masters` serves, in the cluster client's slot map (node-redis 4). */
+function keyServedBy(cluster: object, masters: unknown[]): string | undefined {
+  const map = (cluster as {slots?: unknown}).slots
+  if (!Array.isArray(map) || masters.length === 0) return undefined
+  for (let i = 0; i < 1000; i++) {
+    const key = `redis-session-store:probe:${i}`
+    const owner = (map[calculateSlot(key)] as {master?: unknown} | undefined)?.master
+    if (masters.includes(owner)) return key
+  }
+  return undefined
 }
 
 /** Client and sentinel events that say the connection changed (never "error": that is the app's). */
@@ -227,15 +284,34 @@ function clientIsReady(client: object): boolean {
   return typeof state.isReady === "boolean" ? state.isReady : state.isOpen === true
 }
 
+/**
+ * Stores that watch a client, per client: one listener per event on the client, whatever the
+ * number of stores (no listener pile-up), and each store's handler held weakly, so that a
+ * store the app dropped can still be collected.
+ */
+const watchers = new WeakMap<object, Set<WeakRef<() => void>>>()
+
 function watchEvents(client: object, events: string[], listener: () => void): () => void {
-  const emitter = client as {on?: unknown; off?: unknown}
-  if (typeof emitter.on !== "function" || typeof emitter.off !== "function") return () => {}
-  const on = emitter.on as (event: string, listener: () => void) => unknown
-  const off = emitter.off as (event: string, listener: () => void) => unknown
-  for (const event of events) on.call(client, event, listener)
-  return () => {
-    for (const event of events) off.call(client, event, listener)
+  const emitter = client as {on?: unknown}
+  if (typeof emitter.on !== "function") return () => {}
+  let handlers = watchers.get(client)
+  if (handlers === undefined) {
+    const shared = new Set<WeakRef<() => void>>()
+    const fire = () => {
+      for (const ref of shared) {
+        const handler = ref.deref()
+        if (handler === undefined) shared.delete(ref)
+        else handler()
+      }
+    }
+    const on = emitter.on as (event: string, listener: () => void) => unknown
+    for (const event of events) on.call(client, event, fire)
+    watchers.set(client, shared)
+    handlers = shared
   }
+  const ref = new WeakRef(listener)
+  handlers.add(ref)
+  return () => handlers.delete(ref)
 }
 
 /** The node client a SCAN batch came from, when commands can go to it as they are. */

@@ -59,7 +59,10 @@ export interface SessionClient {
   ping(): Promise<void>
   /** False when the client itself knows it cannot send now (connecting, reconnecting, closed). */
   isReady(): boolean
-  /** Calls `listener` when the client reports a change of connection; returns the undo. */
+  /**
+   * Calls `listener` when the client reports a change of connection; returns the undo. The
+   * listener is held weakly: the caller keeps it alive as long as it wants the calls.
+   */
   watch(listener: () => void): () => void
 }
 

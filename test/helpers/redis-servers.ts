@@ -255,8 +255,14 @@ async function clusterBusPort(node: RedisServer): Promise<number> {
   return Number(Array.isArray(reply) ? reply[1] : Number.NaN)
 }
 
-/** A master, a replica of it, and one sentinel that monitors them. */
-export async function startSentinel(masterName = "mymaster"): Promise<RedisSentinelSetup> {
+/**
+ * A master, a replica of it, and one sentinel that monitors them. `downAfterMs`: how long the
+ * master must be silent before the sentinel fails over to the replica.
+ */
+export async function startSentinel(
+  masterName = "mymaster",
+  {downAfterMs = 60_000} = {},
+): Promise<RedisSentinelSetup> {
   // A full sync otherwise waits 5 s (repl-diskless-sync-delay) for more replicas to come.
   const master = await startRedisServer({args: () => ["--repl-diskless-sync-delay", "0"]})
   const replica = await startRedisServer({args: () => ["--replicaof", HOST, String(master.port)]})
@@ -268,7 +274,8 @@ export async function startSentinel(masterName = "mymaster"): Promise<RedisSenti
         "protected-mode no",
         `dir ${dir}`,
         `sentinel monitor ${masterName} ${HOST} ${master.port} 1`,
-        `sentinel down-after-milliseconds ${masterName} 60000`,
+        `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
+        `sentinel failover-timeout ${masterName} 10000`,
         "",
       ].join("\n"),
   })
