@@ -22,6 +22,7 @@ import {
   startCluster,
   startRedisServer,
 } from "../test/helpers/redis-servers.js"
+import {measureOutage} from "./outage.js"
 import {measureOverhead} from "./overhead.js"
 import {measureRedisCost} from "./redis-cost.js"
 import {
@@ -35,7 +36,7 @@ import {
 } from "./stats.js"
 
 const QUICK = process.argv.includes("--quick")
-// --only=ops,bulk,cluster,e2e,overhead,redis runs some sections (for working on one; never for RESULTS.md).
+// --only=ops,bulk,cluster,e2e,overhead,redis,outage runs some sections (for working on one; never for RESULTS.md).
 const ONLY = process.argv
   .find((arg) => arg.startsWith("--only="))
   ?.slice("--only=".length)
@@ -809,6 +810,19 @@ async function endToEnd(server: RedisServer) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 7. An outage under HTTP load
+
+async function outageSection() {
+  const {markdown, errorsAfter} = await measureOutage(startApp, QUICK ? 1 : 5)
+  const targets = [...errorsAfter]
+    .filter(([key]) => key.endsWith(OURS))
+    .map(([key, errors]) =>
+      target(`outage (${key.split("/")[0]}): no errors after recovery`, errors === 0, `${errors}`),
+    )
+  return {markdown, targets}
+}
+
+// ---------------------------------------------------------------------------------------------
 
 interface Target {
   text: string
@@ -851,7 +865,16 @@ async function main() {
       ? await measureRedisCost(server, realisticSession(), QUICK ? 1 : 9, QUICK ? 200 : 2_000)
       : "(not run)"
 
-    const targets = [...ops.targets, ...standalone.targets, ...clustered.targets, ...e2e.targets]
+    log("7. an outage under HTTP load")
+    const outage = runs("outage") ? await outageSection() : skipped
+
+    const targets = [
+      ...ops.targets,
+      ...standalone.targets,
+      ...clustered.targets,
+      ...e2e.targets,
+      ...outage.targets,
+    ]
     const report = [
       "# Benchmark results",
       "",
@@ -901,6 +924,10 @@ async function main() {
       "## 6. Cost inside Redis per operation",
       "",
       redisCost,
+      "",
+      "## 7. An outage under HTTP load",
+      "",
+      outage.markdown,
       "",
     ].join("\n")
     process.stdout.write(`${report}\n`)
