@@ -1,10 +1,12 @@
 // A small Express app on RedisStore: log in, count, log out, and see how many sessions live.
+// Stop Redis while it runs: pages still load (without a session, and saying so), and
+// everything works again once Redis is back, without restarting the app.
 //
 //   npm run demo                      # starts a throwaway redis-server for itself
 //   REDIS_URL=redis://host:6379 npm run demo
 //   PORT=8080 npm run demo
 
-import express from "express"
+import express, {type NextFunction, type Request, type Response} from "express"
 import session from "express-session"
 import {createClient} from "redis"
 import {RedisStore} from "../src/index.js"
@@ -32,6 +34,9 @@ async function main() {
 
   const store = new RedisStore({client, prefix: "demo:sess:", ttl: 3600})
   store.on("corrupt", (error) => console.warn(error.message))
+  // express-session skips the store between these two: requests go on without req.session.
+  store.on("disconnect", (reason) => console.warn("Sessions unavailable:", String(reason)))
+  store.on("connect", () => console.log("Sessions available again"))
 
   const app = express()
   app.use(express.urlencoded({extended: false}))
@@ -46,14 +51,12 @@ async function main() {
     }),
   )
 
-  app.get("/", async (req, res, next) => {
-    try {
-      const live = await store.length()
-      res.type("html").send(page(req.session.name, req.session.count ?? 0, live))
-    } catch (error) {
-      next(error)
-    }
+  app.get("/", async (req, res) => {
+    // The count is an admin figure: when Redis is away, say so rather than fail the page.
+    const live = await store.length().catch(() => undefined)
+    res.type("html").send(page(req.session, live))
   })
+  app.post(["/login", "/count", "/logout"], needsSession)
   app.post("/login", (req, res, next) => {
     const name =
       String(req.body.name ?? "")
@@ -90,18 +93,29 @@ async function main() {
   process.once("SIGTERM", shutdown)
 }
 
-function page(name: string | undefined, count: number, live: number): string {
+/** During an outage express-session gives no req.session: say so instead of failing. */
+function needsSession(req: Request, res: Response, next: NextFunction) {
+  if (req.session) return next()
+  res.status(503).type("html").send(page(undefined, undefined))
+}
+
+function page(session: Request["session"] | undefined, live: number | undefined): string {
   const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-  const body = name
-    ? `<p>Logged in as <b>${escapeHtml(name)}</b>. Counter: <b id="count">${count}</b></p>
+  const name = session?.name
+  const count = session?.count ?? 0
+  const body = !session
+    ? `<p id="outage"><b>Sessions are unavailable right now</b> (Redis cannot be reached).
+       You can keep browsing; logging in works again as soon as Redis is back.</p>`
+    : name
+      ? `<p>Logged in as <b>${escapeHtml(name)}</b>. Counter: <b id="count">${count}</b></p>
        <form method="post" action="/count"><button>Count +1</button></form>
        <form method="post" action="/logout"><button>Log out</button></form>`
-    : `<form method="post" action="/login">
+      : `<form method="post" action="/login">
          <input name="name" placeholder="Your name" autofocus> <button>Log in</button>
        </form>`
   return `<!doctype html><meta charset="utf-8"><title>redis-session-store demo</title>
     <h1>redis-session-store demo</h1>${body}
-    <p>Live sessions in Redis: <b id="live">${live}</b></p>`
+    <p>Live sessions in Redis: <b id="live">${live ?? "unknown"}</b></p>`
 }
 
 main().catch((error) => {

@@ -47,6 +47,12 @@ describe("new RedisStore", () => {
     expect(new RedisStore(anyClient(), {tombstoneSeconds: 0}).tombstoneSeconds).toBe(0)
   })
 
+  it("bounds commands to 2000 ms by default; 0 turns the bound off", () => {
+    expect(new RedisStore(anyClient()).timeout).toBe(2000)
+    expect(new RedisStore(anyClient(), {timeout: 0}).timeout).toBe(0)
+    expect(new RedisStore(anyClient(), {timeout: 250.5}).timeout).toBe(250.5)
+  })
+
   it("keeps an empty prefix when asked for one", () => {
     expect(new RedisStore(anyClient(), {prefix: ""}).prefix).toBe("")
   })
@@ -98,6 +104,12 @@ describe("new RedisStore", () => {
     ["tombstoneSeconds string", {tombstoneSeconds: "300"}, /options.tombstoneSeconds/],
     ["touchAfter negative", {touchAfter: -5}, /options.touchAfter must be a number of seconds/],
     ["touchAfter boolean", {touchAfter: true}, /options.touchAfter/],
+    ["timeout negative", {timeout: -1}, /options.timeout must be a number of milliseconds/],
+    ["timeout NaN", {timeout: Number.NaN}, /options.timeout/],
+    ["timeout Infinity", {timeout: Infinity}, /options.timeout/],
+    ["timeout past setTimeout's range", {timeout: 2 ** 31}, /options.timeout/],
+    ["timeout string", {timeout: "2s"}, /options.timeout/],
+    ["connectionEvents", {connectionEvents: "yes"}, /options.connectionEvents must be a boolean/],
     ["options", "fast", /options must be an object/],
   ])("rejects a bad %s", (_, settings, message) => {
     const client = anyClient()

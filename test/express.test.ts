@@ -182,18 +182,22 @@ describe.each(CLIENT_KINDS.filter((kind) => kind.topology === "standalone"))(
       expect(await raw.type(prefix + sid)).toBe("hash")
     })
 
+    /** A logged-in browser, and the gate its next slow request will wait at. */
+    async function loggedInWithGate() {
+      const browser = new Browser(base)
+      await browser.request("POST", "/login")
+      const gate = new SlowRequest()
+      slow.current = gate
+      return {browser, cookie: browser.cookie, sid: browser.sid, gate}
+    }
+
     it.each([
       ["changes the session (set)", "change"],
       ["only reads the session (touch)", "read"],
     ])(
       "a slow request that %s while another logs out does not log the user back in",
       async (_, action) => {
-        const browser = new Browser(base)
-        await browser.request("POST", "/login")
-        const cookie = browser.cookie
-        const sid = browser.sid
-        const gate = new SlowRequest()
-        slow.current = gate
+        const {browser, cookie, sid, gate} = await loggedInWithGate()
         const inFlight = browser.request("POST", `/slow/${action}`)
         await gate.arrived.promise
         const otherTab = new Browser(base)
@@ -212,12 +216,7 @@ describe.each(CLIENT_KINDS.filter((kind) => kind.topology === "standalone"))(
     )
 
     it("a slow request carrying the old id cannot bring it back after regenerate", async () => {
-      const browser = new Browser(base)
-      await browser.request("POST", "/login")
-      const oldCookie = browser.cookie
-      const oldSid = browser.sid
-      const gate = new SlowRequest()
-      slow.current = gate
+      const {browser, cookie: oldCookie, sid: oldSid, gate} = await loggedInWithGate()
       const slowTab = new Browser(base)
       slowTab.cookie = oldCookie
       const inFlight = slowTab.request("POST", "/slow/change")

@@ -15,7 +15,12 @@ export function isSupportedClient(value: unknown): boolean {
   )
 }
 
-const NODE_REDIS = {withSignal: nodeRedisWithSignal, mapError: nodeRedisError}
+const NODE_REDIS = {
+  // Clients, sentinels and node-redis 6 clusters say; 4/5 clusters do not: sent as they are.
+  isReady: (client: object) => (client as {isReady?: unknown}).isReady !== false,
+  withSignal: nodeRedisWithSignal,
+  mapError: nodeRedisError,
+}
 
 /**
  * Wraps a user's client in the adapter for its family, or says clearly what is accepted.

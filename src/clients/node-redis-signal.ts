@@ -1,6 +1,7 @@
 // Giving node-redis commands an AbortSignal, so that a command still waiting in the
 // client's queue when the store's time bound fires is withdrawn and never sent.
 //
+// Only commands given to a client that is not ready come here (see BoundsFamily.isReady).
 // - node-redis 5 and 6 (client, cluster, sentinel, node client): `withCommandOptions` returns
 //   a proxy whose every command carries the signal; a command already sent ignores it.
 // - node-redis 4 gets no signal: it never removes its abort listener once a command is sent,
