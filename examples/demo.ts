@@ -52,8 +52,9 @@ async function main() {
   )
 
   app.get("/", async (req, res) => {
-    // The count is an admin figure: when Redis is away, say so rather than fail the page.
-    const live = await store.length().catch(() => undefined)
+    // The count is an admin figure. Without req.session the store said Redis is away: do not
+    // wait for it (a call would take up to `timeout`); if it fails anyway, say so.
+    const live = req.session ? await store.length().catch(() => undefined) : undefined
     res.type("html").send(page(req.session, live))
   })
   app.post(["/login", "/count", "/logout"], needsSession)
