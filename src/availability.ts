@@ -37,10 +37,6 @@ export class Availability {
     if (!redis.isReady()) process.nextTick(() => this.check())
   }
 
-  get up(): boolean {
-    return this.#up
-  }
-
   /** Every failed command comes here; errors Redis itself answered are not outages. */
   commandFailed(error: unknown): void {
     if (error instanceof RedisUnavailableError) this.#set(false, error)

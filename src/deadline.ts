@@ -38,7 +38,11 @@ export interface BoundsFamily {
    * command at once, where a signal could not withdraw it anyway.
    */
   isReady(client: object): boolean
-  withSignal<C extends object>(client: C, signal: AbortSignal): C
+  /**
+   * `client` with `signal` attached, or undefined when this client cannot withdraw a queued
+   * command safely: such a client is handed nothing while not ready (ENOTCONN at once).
+   */
+  withSignal<C extends object>(client: C, signal: AbortSignal): C | undefined
   mapError(error: unknown): unknown
 }
 
@@ -48,13 +52,8 @@ export type FailureObserver = (error: unknown) => void
 class Slice {
   readonly controller = new AbortController()
   readonly pending = new Set<Reject>()
-  /** Each client as it was given this slice's signal (the last one kept apart: the common case). */
-  readonly clients = new Map<object, object>()
-  lastClient: object | undefined
-  lastSignalled: object | undefined
   /** New commands join the slice until it closes (after `sliceMs`), without reading the clock. */
   open = true
-  expired = false
 
   constructor(
     timeoutMs: number,
@@ -71,11 +70,7 @@ class Slice {
   }
 
   #expire(timeoutMs: number): void {
-    this.expired = true
     this.open = false
-    this.clients.clear()
-    this.lastClient = undefined
-    this.lastSignalled = undefined
     if (this.pending.size === 0) return
     const error = new RedisUnavailableError(
       "ETIMEDOUT",
@@ -109,10 +104,21 @@ export class Deadlines implements Bounds {
       slice = new Slice(this.#timeoutMs, this.#sliceMs, this.#observe)
       this.#current = slice
     }
-    const ready = this.#family.isReady(client)
-    const sent = command(ready ? client : this.#signalled(slice, client))
     const mapError = this.#family.mapError
     const observe = this.#observe
+    let target: C | undefined = client
+    if (!this.#family.isReady(client)) {
+      target = this.#family.withSignal(client, slice.controller.signal)
+      if (target === undefined) {
+        const error = new RedisUnavailableError(
+          "ENOTCONN",
+          "The Redis client is not ready (connecting or reconnecting); the command was not queued",
+        )
+        observe(error)
+        return Promise.reject(error)
+      }
+    }
+    const sent = command(target)
     return new Promise<T>((resolve, reject) => {
       slice.pending.add(reject)
       sent.then(
@@ -129,19 +135,6 @@ export class Deadlines implements Bounds {
         },
       )
     })
-  }
-
-  /** `client` with the slice's signal attached, made once per slice and client. */
-  #signalled<C extends object>(slice: Slice, client: C): C {
-    if (slice.lastClient === client) return slice.lastSignalled as C
-    let signalled = slice.clients.get(client) as C | undefined
-    if (signalled === undefined) {
-      signalled = this.#family.withSignal(client, slice.controller.signal)
-      slice.clients.set(client, signalled)
-    }
-    slice.lastClient = client
-    slice.lastSignalled = signalled
-    return signalled
   }
 }
 

@@ -11,44 +11,14 @@
 
 import {RedisUnavailableError} from "../deadline.js"
 
-type Method = (...args: unknown[]) => unknown
-type Commands = Record<string, Method | unknown>
-
-export function nodeRedisWithSignal<C extends object>(client: C, signal: AbortSignal): C {
-  const commands = client as Commands
-  if (typeof commands.withCommandOptions === "function") {
-    return (commands.withCommandOptions as Method).call(client, {abortSignal: signal}) as C
-  }
-  return onlyWhenReady(client)
+export function nodeRedisWithSignal<C extends object>(
+  client: C,
+  signal: AbortSignal,
+): C | undefined {
+  const withOptions = (client as {withCommandOptions?: unknown}).withCommandOptions
+  if (typeof withOptions !== "function") return undefined
+  return withOptions.call(client, {abortSignal: signal}) as C
 }
-
-/** node-redis 4: the same client, whose commands fail at once while it is not ready. */
-function onlyWhenReady<C extends object>(client: C): C {
-  const state = client as {isReady?: unknown}
-  // A v4 cluster has no isReady (its node clients do, and bulk work goes through them).
-  if (typeof state.isReady !== "boolean") return client
-  const guarded: Commands = Object.create(client)
-  for (const name of GUARDED_COMMANDS) {
-    const command = (client as Commands)[name]
-    if (typeof command !== "function") continue
-    guarded[name] = (...args: unknown[]) =>
-      state.isReady === true
-        ? command.apply(client, args)
-        : Promise.reject(
-            new RedisUnavailableError(
-              "ENOTCONN",
-              "The Redis client is not ready (connecting or reconnecting); the command was not queued",
-            ),
-          )
-  }
-  return guarded as C
-}
-
-/** Every command the adapter sends to a node-redis client. */
-const GUARDED_COMMANDS = [
-  ...["get", "set", "expire", "getEx", "getDel", "del", "unlink", "mGet"],
-  ...["evalSha", "eval", "scan", "ping", "sendCommand"],
-]
 
 /**
  * node-redis's own errors for a client that is not connected, turned into the store's:
