@@ -6,7 +6,7 @@ import type {SessionData} from "express-session"
 import {describe, expect, it, vi} from "vitest"
 import {RedisStore} from "../src/index.js"
 import {connectClient, kindsFor, type TestClient} from "./helpers/clients.js"
-import {startFailoverCluster} from "./helpers/outages.js"
+import {replicaCaughtUp, startFailoverCluster} from "./helpers/outages.js"
 import {type RedisCluster, startSentinel} from "./helpers/redis-servers.js"
 import {asStored, makeSession, uniquePrefix} from "./helpers/sessions.js"
 
@@ -70,13 +70,7 @@ describe.each(kindsFor("sentinel"))("failover with a $name", (kind) => {
       const store = new RedisStore(connection.client, {prefix: uniquePrefix("fo"), timeout: 500})
       const events = recordEvents(store)
       const sessions = await writeSessions(store, 10)
-      // Let the replica catch up, as an operator's failover test would.
-      await vi.waitFor(async () => {
-        const master = String(await setup.master.command("INFO", "replication"))
-        const offset = /master_repl_offset:(\d+)/.exec(master)?.[1]
-        const replica = String(await setup.replica.command("INFO", "replication"))
-        expect(replica).toContain(`slave_repl_offset:${offset}`)
-      }, RECOVERY)
+      await replicaCaughtUp(setup.master, setup.replica)
       process.kill(setup.master.pid, "SIGKILL")
       await expectRecovered(store, sessions)
       expect(String(await setup.replica.command("INFO", "replication"))).toContain("role:master")

@@ -8,7 +8,13 @@
 import type {SessionData} from "express-session"
 import {afterAll, afterEach, beforeAll, describe, expect, it, vi} from "vitest"
 import {RedisStore, RedisUnavailableError} from "../src/index.js"
-import {connectClient, createUnconnected, kindsFor, type TestClient} from "./helpers/clients.js"
+import {
+  closeClient,
+  connectClient,
+  createUnconnected,
+  kindsFor,
+  type TestClient,
+} from "./helpers/clients.js"
 import {RestartableServer, timed} from "./helpers/outages.js"
 import type {RedisServer} from "./helpers/redis-servers.js"
 import {asStored, makeSession, uniquePrefix} from "./helpers/sessions.js"
@@ -145,10 +151,4 @@ describe.each(kindsFor("standalone"))("outages with a $name", (kind) => {
 
 function isReady(client: unknown): boolean {
   return (client as {isReady?: boolean}).isReady === true
-}
-
-async function closeClient(client: unknown): Promise<void> {
-  const closable = client as {destroy?: () => unknown; disconnect?: () => Promise<unknown>}
-  if (typeof closable.destroy === "function") closable.destroy()
-  else await closable.disconnect?.()
 }

@@ -116,11 +116,11 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Ses
   const serverKey = (key: string) => clientPrefix + key
 
   /**
-   * Runs `command` on each slot group of `keys`, given the raw client (the command applies
-   * the bound: wrapping twice would give node-redis 4 its options twice). Keys found by SCAN on a master are sent to
-   * that master's own client, which costs half as much per command as the cluster client
-   * on node-redis 6; a group whose slot has moved since (MOVED, ASK) goes through the
-   * cluster client, which follows the redirection.
+   * Runs `command` on each slot group of `keys`, given the raw client: the command applies
+   * the time bound itself (once; `client === cluster` must still hold for scripts). Keys
+   * found by SCAN on a master are sent to that master's own client, which costs half as much
+   * per command as the cluster client on node-redis 6; a group whose slot has moved since
+   * (MOVED, ASK) goes through the cluster client, which follows the redirection.
    */
   function perSlot<T>(
     keys: readonly string[],

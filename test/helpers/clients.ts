@@ -110,7 +110,8 @@ export function createUnconnected(
   }
 }
 
-async function closeClient(client: RedisClientLike): Promise<void> {
+/** Closes a client of any kind we build (node-redis 5/6 destroy(), 4 disconnect()). */
+export async function closeClient(client: RedisClientLike): Promise<void> {
   const closable = client as {destroy?: () => unknown; disconnect?: () => Promise<unknown>}
   // node-redis 5/6 have destroy(); 4 has disconnect().
   if (typeof closable.destroy === "function") closable.destroy()

@@ -197,13 +197,7 @@ export async function startFailoverCluster(): Promise<FailoverCluster> {
     async killMaster(index) {
       const master = masters[index] as RedisServer
       const replica = replicas[index] as RedisServer
-      // Let the replica catch up first, as an operator's failover test would.
-      await waitUntil("the replica to catch up", async () => {
-        const masterInfo = String(await master.command("INFO", "replication"))
-        const offset = /master_repl_offset:(\d+)/.exec(masterInfo)?.[1]
-        const replicaInfo = String(await replica.command("INFO", "replication"))
-        return offset !== undefined && replicaInfo.includes(`slave_repl_offset:${offset}`)
-      })
+      await replicaCaughtUp(master, replica)
       process.kill(master.pid, "SIGKILL")
       dead.add(master)
       await waitUntil(
@@ -217,4 +211,14 @@ export async function startFailoverCluster(): Promise<FailoverCluster> {
     },
     stop,
   }
+}
+
+/** Waits until `replica` has all `master` wrote, as an operator's failover test would. */
+export async function replicaCaughtUp(master: RedisServer, replica: RedisServer): Promise<void> {
+  await waitUntil("the replica to catch up", async () => {
+    const masterInfo = String(await master.command("INFO", "replication"))
+    const offset = /master_repl_offset:(\d+)/.exec(masterInfo)?.[1]
+    const replicaInfo = String(await replica.command("INFO", "replication"))
+    return offset !== undefined && replicaInfo.includes(`slave_repl_offset:${offset}`)
+  })
 }
