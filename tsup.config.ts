@@ -10,6 +10,8 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "node20",
+  // import.meta.url in the CommonJS build (the settings-built client loads \`redis\` with it).
+  shims: true,
   // Peer dependencies are the user's own copies: never bundle them.
   external: ["express-session", "redis", "cluster-key-slot"],
 })

@@ -1,5 +1,6 @@
 // The Express app of the end-to-end case, one process per store.
-// argv: store ("ours" | "connect-redis"), Redis URL. Tells the parent its port over IPC.
+// argv: store ("ours" | "connect-redis" | "ours-redundant"), then one Redis URL (several for
+// "ours-redundant": one client per server). Tells the parent its port over IPC.
 
 import type {AddressInfo} from "node:net"
 import {RedisStore as ConnectRedisStore} from "connect-redis"
@@ -16,16 +17,26 @@ declare module "express-session" {
 }
 
 async function main() {
-  const [storeName, url] = process.argv.slice(2)
-  if (!url) throw new Error("usage: app.ts <ours|connect-redis> <redis url>")
-  const client = createClient({url})
-  client.on("error", (error) => console.error(error.message))
-  await client.connect()
+  const [storeName, ...urls] = process.argv.slice(2)
+  if (urls.length === 0)
+    throw new Error("usage: app.ts <ours|connect-redis|ours-redundant> <redis url>...")
+  const clients = await Promise.all(
+    urls.map(async (url) => {
+      const client = createClient({url})
+      client.on("error", (error) => console.error(error.message))
+      await client.connect()
+      return client
+    }),
+  )
+  const [client] = clients
+  if (client === undefined) throw new Error("no client")
   const prefix = `e2e:${storeName}:`
   const store: Store =
-    storeName === "ours"
-      ? new RedisStore({client, prefix})
-      : new ConnectRedisStore({client, prefix})
+    storeName === "ours-redundant"
+      ? new RedisStore({clients, prefix})
+      : storeName === "ours"
+        ? new RedisStore({client, prefix})
+        : new ConnectRedisStore({client, prefix})
 
   const app = express()
   app.use(
@@ -58,7 +69,7 @@ async function main() {
   process.on("message", (message) => {
     if (message === "exit") {
       server.close()
-      void client.close().then(() => process.exit(0))
+      void Promise.all(clients.map((each) => each.destroy())).then(() => process.exit(0))
     }
   })
 }

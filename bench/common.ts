@@ -3,10 +3,11 @@
 import {execFileSync} from "node:child_process"
 import os from "node:os"
 import type {SessionData} from "express-session"
+import {Redis} from "ioredis"
 import * as redis6 from "redis"
 
 export const QUICK = process.argv.includes("--quick")
-// --only=ops,bulk,cluster,e2e,overhead,redis,outage runs some sections (for working on one; never for RESULTS.md).
+// --only=ops,bulk,cluster,e2e,overhead,redis,outage,redundant runs some sections (for working on one; never for RESULTS.md).
 export const ONLY = process.argv
   .find((arg) => arg.startsWith("--only="))
   ?.slice("--only=".length)
@@ -45,6 +46,10 @@ export const CONNECT_REDIS = "connect-redis 10"
 export const RAW = "raw node-redis"
 /** The same code as RAW, on a connection of its own: shows what "no difference" measures as. */
 export const CONTROL = "raw node-redis, again (control)"
+
+/** The same store over an ioredis 6 client, against the same commands sent by raw ioredis. */
+export const OURS_IOREDIS = "redis-session-store on ioredis"
+export const RAW_IOREDIS = "raw ioredis"
 
 export type Client6 = Awaited<ReturnType<typeof connect6>>
 
@@ -98,6 +103,13 @@ export function log(message: string) {
 export async function connect6(url: string) {
   const client = redis6.createClient({url})
   client.on("error", (error) => log(`client error: ${error.message}`))
+  await client.connect()
+  return client
+}
+
+export async function connectIoredis(url: string): Promise<Redis> {
+  const client = new Redis(url, {lazyConnect: true})
+  client.on("error", (error) => log(`ioredis error: ${error.message}`))
   await client.connect()
   return client
 }

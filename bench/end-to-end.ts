@@ -10,8 +10,11 @@ import {formatSummary, markdownTable, summarize} from "./stats.js"
 // ---------------------------------------------------------------------------------------------
 // 4. End to end over HTTP
 
-async function startApp(store: string, url: string): Promise<{child: ChildProcess; port: number}> {
-  const child = fork(new URL("./app.ts", import.meta.url), [store, url], {
+export async function startApp(
+  store: string,
+  ...urls: string[]
+): Promise<{child: ChildProcess; port: number}> {
+  const child = fork(new URL("./app.ts", import.meta.url), [store, ...urls], {
     execArgv: ["--import", "tsx"],
   })
   if (!process.argv.includes("--no-pin")) pinTo(child.pid, 1)
@@ -22,14 +25,22 @@ async function startApp(store: string, url: string): Promise<{child: ChildProces
   return {child, port}
 }
 
-async function login(port: number): Promise<string> {
+/** Asks an app process to close its server and clients, and waits for it to exit. */
+export function stopApp(app: {child: ChildProcess}): Promise<unknown> {
+  return new Promise((resolve) => {
+    app.child.once("exit", resolve)
+    app.child.send("exit")
+  })
+}
+
+export async function login(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/login`, {method: "POST"})
   const cookie = response.headers.getSetCookie()[0]?.split(";")[0]
   if (!cookie) throw new Error("no session cookie")
   return cookie
 }
 
-async function load(port: number, cookie: string, route: "read" | "write", seconds: number) {
+export async function load(port: number, cookie: string, route: "read" | "write", seconds: number) {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/${route}`,
     method: route === "read" ? "GET" : "POST",
@@ -37,10 +48,13 @@ async function load(port: number, cookie: string, route: "read" | "write", secon
     connections: 32,
     duration: seconds,
   })
-  if (result.non2xx > 0 || result.errors > 0) {
-    throw new Error(`${route}: ${result.non2xx} non-2xx replies, ${result.errors} errors`)
+  return {
+    failed: result.non2xx + result.errors,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
   }
-  return {rps: result.requests.average, p99: result.latency.p99}
 }
 
 export async function endToEnd(server: RedisServer) {
@@ -61,6 +75,7 @@ export async function endToEnd(server: RedisServer) {
     for (const route of routes) {
       for (const app of rotated(apps, round)) {
         const result = await load(app.port, cookies.get(app.name) ?? "", route, CONFIG.e2eSeconds)
+        if (result.failed > 0) throw new Error(`${route}: ${result.failed} failed requests`)
         const key = `${route}/${app.name}`
         rps.set(key, [...(rps.get(key) ?? []), result.rps])
         p99.set(key, [...(p99.get(key) ?? []), result.p99])
@@ -68,15 +83,7 @@ export async function endToEnd(server: RedisServer) {
     }
     log(`   round ${round + 1}/${CONFIG.e2eRounds}`)
   }
-  await Promise.all(
-    apps.map(
-      (app) =>
-        new Promise((resolve) => {
-          app.child.once("exit", resolve)
-          app.child.send("exit")
-        }),
-    ),
-  )
+  await Promise.all(apps.map(stopApp))
   const rows = routes.flatMap((route) =>
     apps.map((app) => [
       route === "read" ? "GET /read (touch)" : "POST /write (set)",

@@ -1,4 +1,5 @@
-// Side-by-side benchmark: redis-session-store, connect-redis 10 and the raw node-redis client,
+// Side-by-side benchmark: redis-session-store, connect-redis 10 and the raw node-redis client
+// (and, in sections 1-3 and 5, the store over ioredis against raw ioredis),
 // on servers this script starts itself, measured in interleaved rounds (A B C, B C A, ...)
 // so that drift of a noisy machine hits every contender alike.
 //
@@ -26,6 +27,7 @@ import {endToEnd, outageSection} from "./end-to-end.js"
 import {measureOverhead} from "./overhead.js"
 import {perOperation} from "./per-operation.js"
 import {measureRedisCost} from "./redis-cost.js"
+import {redundantSection} from "./redundant.js"
 import {formatNumber, markdownTable} from "./stats.js"
 
 function versionOf(packageName: string): string {
@@ -61,6 +63,7 @@ async function main() {
 
     log("7. an outage under HTTP load")
     const outage = runs("outage") ? await outageSection() : skipped
+    const redundant = runs("redundant") ? await redundantSection() : skipped
 
     const targets = [
       ...ops.targets,
@@ -68,6 +71,7 @@ async function main() {
       ...clustered.targets,
       ...e2e.targets,
       ...outage.targets,
+      ...redundant.targets,
     ]
     const report = [
       "# Benchmark results",
@@ -77,7 +81,7 @@ async function main() {
       `- Date: ${new Date().toISOString()}`,
       `- Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "unknown CPU"}, ${formatNumber(os.totalmem() / 1024 ** 3)} GiB, ${os.platform()} ${os.release()}`,
       `- Node.js ${process.version}, Redis ${redisVersion}`,
-      `- redis (node-redis) ${versionOf("redis")}, redis5 (node-redis) ${versionOf("redis5")}, connect-redis ${versionOf("connect-redis")}, express-session ${versionOf("express-session")}, autocannon ${versionOf("autocannon")}`,
+      `- redis (node-redis) ${versionOf("redis")}, redis5 (node-redis) ${versionOf("redis5")}, ioredis ${versionOf("ioredis")}, connect-redis ${versionOf("connect-redis")}, express-session ${versionOf("express-session")}, autocannon ${versionOf("autocannon")}`,
       `- Took ${formatNumber((Date.now() - started) / 1000)} s; ${pinned ? "benchmark process pinned to core 0, Redis, probe and HTTP apps to core 1 (taskset)" : "processes not pinned to cores"}`,
       "",
       "Every number is the median over interleaved rounds, with (min–max). On this machine class",
@@ -122,6 +126,10 @@ async function main() {
       "## 7. An outage under HTTP load",
       "",
       outage.markdown,
+      "",
+      "## 8. Redundant mode over HTTP: two servers against one, and one of two down",
+      "",
+      redundant.markdown,
       "",
     ].join("\n")
     process.stdout.write(`${report}\n`)

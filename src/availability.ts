@@ -15,26 +15,43 @@ export type AvailabilityEvent = "connect" | "disconnect"
 export class Availability {
   #up = true
   #probing = false
+  #stopped = false
   #wake: (() => void) | undefined
   readonly #redis: SessionClient
   readonly #emit: (event: AvailabilityEvent, reason?: unknown) => void
   readonly #retryMs: number
   readonly #onClientEvent: () => void
+  readonly #unwatch: () => void
 
   constructor(
     redis: SessionClient,
     emit: (event: AvailabilityEvent, reason?: unknown) => void,
     retryMs: number,
+    quietUntil?: Promise<unknown>,
   ) {
     this.#redis = redis
     this.#emit = emit
     this.#retryMs = retryMs
     // Kept here: the client holds it only weakly (see watch()).
     this.#onClientEvent = () => this.check()
-    redis.watch(this.#onClientEvent)
+    this.#unwatch = redis.watch(this.#onClientEvent)
     // A client that is not connected yet: say so once the app had a chance to listen
-    // (express-session subscribes right after the store is built).
-    if (!redis.isReady()) process.nextTick(() => this.check())
+    // (express-session subscribes right after the store is built), or, for a client the
+    // store is connecting itself, once that attempt is over.
+    if (quietUntil !== undefined) {
+      void quietUntil.then(() => {
+        if (!redis.isReady()) this.check()
+      })
+    } else if (!redis.isReady()) {
+      process.nextTick(() => this.check())
+    }
+  }
+
+  /** No more events and no more probes (the store was closed). */
+  stop(): void {
+    this.#stopped = true
+    this.#unwatch()
+    this.#wake?.()
   }
 
   /** Every failed command comes here; errors Redis itself answered are not outages. */
@@ -46,6 +63,7 @@ export class Availability {
 
   /** Looks again now: at once when the client says it is not ready, else by PING. */
   check(): void {
+    if (this.#stopped) return
     if (this.#probing) {
       this.#wake?.()
       return
@@ -57,7 +75,7 @@ export class Availability {
   }
 
   async #probe(): Promise<void> {
-    for (;;) {
+    while (!this.#stopped) {
       let reason: unknown
       if (this.#redis.isReady()) {
         try {
@@ -79,7 +97,7 @@ export class Availability {
   }
 
   #set(up: boolean, reason?: unknown): void {
-    if (up === this.#up) return
+    if (up === this.#up || this.#stopped) return
     this.#up = up
     this.#emit(up ? "connect" : "disconnect", reason)
   }

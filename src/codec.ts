@@ -20,23 +20,59 @@ export class CorruptSessionError extends Error {
   }
 }
 
+/** A session refused by `set` because its stored form is over `maxBytes`. */
+export class SessionTooLargeError extends RangeError {
+  override readonly name = "SessionTooLargeError"
+  constructor(
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(
+      `The session is ${bytes} bytes once serialized, over maxBytes (${maxBytes}); it was not written and what was stored before stays`,
+    )
+  }
+}
+
 export class SessionCodec {
   constructor(
     readonly serializer: Serializer,
     private readonly reportCorrupt: (error: CorruptSessionError) => void,
+    readonly maxBytes?: number,
   ) {}
 
-  serialize(session: SessionData): string {
+  /**
+   * The stored form of a session: a string, or a promise of one for an async `stringify`
+   * (the synchronous path stays free of promises: `set` runs on many requests).
+   */
+  serialize(session: SessionData): string | Promise<string> {
     let value: unknown
     try {
       value = this.serializer.stringify(session)
     } catch (cause) {
-      throw new TypeError(`The session cannot be serialized: ${messageOf(cause)}`, {cause})
+      throw serializeFailed(cause)
     }
+    if (isThenable(value)) {
+      return Promise.resolve(value).then(
+        (resolved) => this.#checkSerialized(resolved),
+        (cause: unknown) => {
+          throw serializeFailed(cause)
+        },
+      )
+    }
+    return this.#checkSerialized(value)
+  }
+
+  #checkSerialized(value: unknown): string {
     if (typeof value !== "string") {
       throw new TypeError(
         `serializer.stringify must return a string; it returned ${describeValue(value)}`,
       )
+    }
+    const {maxBytes} = this
+    if (maxBytes !== undefined && value.length > maxBytes / 3) {
+      // UTF-8 takes at most three bytes per UTF-16 unit: count only when it could matter.
+      const bytes = Buffer.byteLength(value, "utf8")
+      if (bytes > maxBytes) throw new SessionTooLargeError(bytes, maxBytes)
     }
     return value
   }
@@ -80,6 +116,10 @@ function isSessionShape(value: unknown): value is SessionData {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false
   const cookie = (value as {cookie?: unknown}).cookie
   return typeof cookie === "object" && cookie !== null && !Array.isArray(cookie)
+}
+
+function serializeFailed(cause: unknown): TypeError {
+  return new TypeError(`The session cannot be serialized: ${messageOf(cause)}`, {cause})
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

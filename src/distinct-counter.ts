@@ -16,7 +16,8 @@ export class DistinctCounter {
     return this.#size
   }
 
-  add(text: string): void {
+  /** Counts `text`; true when it was not counted before (as far as fingerprints tell). */
+  add(text: string): boolean {
     let h1 = 0x811c9dc5
     let h2 = 0x2c1b3c6d
     for (let i = 0; i < text.length; i++) {
@@ -28,10 +29,10 @@ export class DistinctCounter {
     const home = finalMix(h1)
     // +1 keeps 0 free to mark an empty slot; the high part gives back `home` on growth.
     const fingerprint = home * 2 ** 20 + (finalMix(h2) >>> 12) + 1
-    if (this.#place(this.#table, fingerprint, home)) {
-      this.#size++
-      if (this.#size * 2 > this.#table.length) this.#grow()
-    }
+    if (!this.#place(this.#table, fingerprint, home)) return false
+    this.#size++
+    if (this.#size * 2 > this.#table.length) this.#grow()
+    return true
   }
 
   /** Puts a fingerprint in the table; false if it was already there. */

@@ -1,11 +1,17 @@
 export type {Callback} from "./callback.js"
-export {CorruptSessionError} from "./codec.js"
+export {CorruptSessionError, SessionTooLargeError} from "./codec.js"
 export {RedisUnavailableError} from "./deadline.js"
+export {type EncryptedSerializerOptions, encryptedSerializer} from "./encrypted-serializer.js"
 export type {
   RedisClientLike,
   RedisStoreOptions,
   RedisStoreSettings,
+  RedisStoreWithClient,
+  RedisStoreWithServers,
+  RedisStoreWithSettings,
   Serializer,
 } from "./options.js"
+export type {ClientSettings} from "./owned-client.js"
+export type {ServerEvent, ServerReport} from "./redundant.js"
 export {RedisStore, type SessionWithId} from "./store.js"
 export type {TtlOption} from "./ttl.js"

@@ -4,17 +4,19 @@
 import type {SessionData} from "express-session"
 import {isSupportedClient} from "./clients/index.js"
 import {describeValue} from "./keys.js"
+import {type ClientSettings, hasClientSettings} from "./owned-client.js"
 import type {TtlOption} from "./ttl.js"
 
 /** Turns a session into the string stored in Redis and back. `parse` may be async. */
 export interface Serializer {
   parse(text: string): SessionData | Promise<SessionData>
-  stringify(session: SessionData): string
+  stringify(session: SessionData): string | Promise<string>
 }
 
 /**
- * A Redis client RedisStore accepts: a node-redis 4, 5 or 6 client, cluster or sentinel.
- * The exact kind is checked when the store is built.
+ * A Redis client RedisStore accepts: a node-redis 4, 5 or 6 client, cluster or sentinel, or
+ * an ioredis 5/6 or iovalkey client or cluster. The exact kind is checked when the store is
+ * built.
  */
 export interface RedisClientLike {
   get: (...args: never[]) => unknown
@@ -92,13 +94,44 @@ export interface RedisStoreSettings {
    * @default true
    */
   connectionEvents?: boolean | undefined
+  /**
+   * The most bytes a session may take once serialized. A larger one is refused by `set` with
+   * a `SessionTooLargeError`, and what was stored before stays.
+   * @default undefined (no limit)
+   * @example new RedisStore({client, maxBytes: 64 * 1024})
+   */
+  maxBytes?: number | undefined
 }
 
 /** The single-argument form: `new RedisStore({client, ...settings})`. */
-export interface RedisStoreOptions extends RedisStoreSettings {
-  /** The connected Redis client sessions are kept in. */
+export interface RedisStoreWithClient extends RedisStoreSettings {
+  /** The Redis client sessions are kept in: the app's own, which the store never closes. */
   client: RedisClientLike
 }
+
+/**
+ * The store builds its own node-redis client from these (connect-redis 3's settings), and
+ * `store.close()` closes it. Needs the `redis` package.
+ * @example new RedisStore({url: process.env.REDIS_URL, prefix: "myapp:"})
+ */
+export interface RedisStoreWithSettings extends RedisStoreSettings, ClientSettings {
+  client?: undefined
+}
+
+/**
+ * Redundant mode: the same sessions on several independent Redis servers, each given as a
+ * client or as settings for one. Needs tombstones (`tombstoneSeconds` above 0).
+ * @example new RedisStore({clients: [{url: "redis://a:6379"}, {url: "redis://b:6379"}]})
+ */
+export interface RedisStoreWithServers extends RedisStoreSettings {
+  clients: readonly (RedisClientLike | ClientSettings)[]
+  client?: undefined
+}
+
+export type RedisStoreOptions =
+  | RedisStoreWithClient
+  | RedisStoreWithSettings
+  | RedisStoreWithServers
 
 export const DEFAULT_TOMBSTONE_SECONDS = 300
 export const DEFAULT_TIMEOUT_MS = 2000
@@ -119,7 +152,7 @@ export function resolveOptions(
   if (
     typeof clientOrOptions === "object" &&
     clientOrOptions !== null &&
-    "client" in clientOrOptions
+    ("client" in clientOrOptions || "clients" in clientOrOptions)
   ) {
     if (settings !== undefined) {
       throw new TypeError(
@@ -127,6 +160,14 @@ export function resolveOptions(
       )
     }
     return clientOrOptions as RedisStoreOptions
+  }
+  if (typeof clientOrOptions === "object" && clientOrOptions !== null) {
+    if (hasClientSettings(clientOrOptions)) {
+      if (settings !== undefined) {
+        throw new TypeError("Pass client settings (url, host, port...) in the one options object")
+      }
+      return clientOrOptions as RedisStoreOptions
+    }
   }
   // Not a client and not options: let the client check say what is accepted.
   return {client: clientOrOptions as RedisClientLike}
@@ -186,4 +227,14 @@ export function validateTimeout(timeout: unknown): number {
     )
   }
   return timeout
+}
+
+export function validateMaxBytes(maxBytes: unknown): number | undefined {
+  if (maxBytes === undefined) return undefined
+  if (typeof maxBytes !== "number" || !Number.isInteger(maxBytes) || maxBytes < 1) {
+    throw new TypeError(
+      `options.maxBytes must be a positive integer; got ${describeValue(maxBytes)}`,
+    )
+  }
+  return maxBytes
 }

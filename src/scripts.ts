@@ -65,6 +65,36 @@ export const READ_SESSION_WITH_TTL = luaScript(
 return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}`,
 )
 
+/** How redundant mode marks a value with its write stamp: `rss1|<stamp>|<value>`. */
+export const STAMP_PATTERN = "^rss1|(%d+)|"
+
+/**
+ * Redundant mode: copies a newer session onto a server that lacks it or holds an older one
+ * (it came back empty or stale). Never overwrites a newer value, a tombstone or a key of
+ * another type.
+ * KEYS[1]: the session's key
+ * ARGV[1]: the stamped value
+ * ARGV[2]: milliseconds it has left, or -1 for no expiry
+ * Reply:   1 when written, 0 when left alone
+ */
+export const REPAIR_SESSION = luaScript(
+  "repair-session",
+  `local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'string' then
+  local held = tonumber(string.match(redis.call('GET', KEYS[1]), '${STAMP_PATTERN}')) or 0
+  local ours = tonumber(string.match(ARGV[1], '${STAMP_PATTERN}')) or 0
+  if held >= ours then return 0 end
+elseif kind ~= 'none' then
+  return 0
+end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1`,
+)
+
 /** Runs a script by SHA1, and by source when the server does not have it yet. */
 export function runScript<T>(
   script: LuaScript,

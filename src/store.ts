@@ -1,7 +1,9 @@
 import {type SessionData, Store} from "express-session"
 import {Availability} from "./availability.js"
+import {type Backend, buildBackend} from "./backend.js"
+import {eachBatch, keyBatches} from "./batches.js"
 import {type Callback, withCallback} from "./callback.js"
-import {type ScanBatch, type SessionClient, toSessionClient} from "./clients/index.js"
+import type {ScanBatch, SessionClient} from "./clients/index.js"
 import {type CorruptSessionError, SessionCodec} from "./codec.js"
 import {DistinctCounter} from "./distinct-counter.js"
 import {assertSid, describeValue} from "./keys.js"
@@ -13,6 +15,7 @@ import {
   resolveOptions,
   type Serializer,
   validateFlag,
+  validateMaxBytes,
   validatePrefix,
   validateScanCount,
   validateSeconds,
@@ -28,8 +31,10 @@ export type SessionWithId = SessionData & {id: string}
 
 /** express-session store backed by Redis; a drop-in replacement for connect-redis. */
 export class RedisStore extends Store {
-  /** The client given at construction. */
+  /** The client given at construction (or built from settings; with `clients`, the first). */
   readonly client: RedisClientLike
+  /** Every client in use: one, or one per server with `clients`. */
+  readonly clients: readonly RedisClientLike[]
   readonly prefix: string
   readonly ttl: TtlOption
   readonly disableTTL: boolean
@@ -42,9 +47,13 @@ export class RedisStore extends Store {
   readonly touchAfter: number
   /** Milliseconds any one Redis command may take; 0 when unbounded. */
   readonly timeout: number
+  /** The most bytes a serialized session may take; undefined when unbounded. */
+  readonly maxBytes: number | undefined
   readonly #redis: SessionClient
   readonly #availability: Availability | undefined
   readonly #codec: SessionCodec
+  /** The clients in use, with those the store built (which close() closes). */
+  readonly #backend: Backend
   #warnedAboutCorruption = false
 
   constructor(options: RedisStoreOptions)
@@ -53,30 +62,58 @@ export class RedisStore extends Store {
     super()
     const options = resolveOptions(clientOrOptions, settings)
     this.timeout = validateTimeout(options.timeout)
-    this.#redis = toSessionClient(options.client, this.timeout, (error) =>
-      this.#availability?.commandFailed(error),
-    )
-    this.client = options.client
-    this.prefix = validatePrefix(options.prefix)
-    this.ttl = validateTtlOption(options.ttl)
-    this.disableTTL = validateFlag("disableTTL", options.disableTTL)
-    this.disableTouch = validateFlag("disableTouch", options.disableTouch)
-    this.serializer = validateSerializer(options.serializer)
-    this.scanCount = validateScanCount(options.scanCount)
     this.tombstoneSeconds = validateSeconds(
       "tombstoneSeconds",
       options.tombstoneSeconds,
       DEFAULT_TOMBSTONE_SECONDS,
     )
     this.touchAfter = validateSeconds("touchAfter", options.touchAfter, 0)
-    this.#codec = new SessionCodec(this.serializer, (error) => this.#reportCorrupt(error))
+    const retryMs = Math.min(this.timeout || 1000, 1000)
+    this.#backend = buildBackend(options, {
+      timeoutMs: this.timeout,
+      retryMs,
+      tombstoneSeconds: this.tombstoneSeconds,
+      touchAfter: this.touchAfter,
+      observe: (error) => this.#availability?.commandFailed(error),
+      // An owned client's own errors (a refused connection, a wrong password) tell the probe.
+      clientError: () => this.#availability?.check(),
+      report: (event, report) => this.emit(event, report),
+    })
+    this.#redis = this.#backend.redis
+    this.clients = this.#backend.clients
+    this.client = this.clients[0] as RedisClientLike
+    this.prefix = validatePrefix(options.prefix)
+    this.ttl = validateTtlOption(options.ttl)
+    this.disableTTL = validateFlag("disableTTL", options.disableTTL)
+    this.disableTouch = validateFlag("disableTouch", options.disableTouch)
+    this.serializer = validateSerializer(options.serializer)
+    this.scanCount = validateScanCount(options.scanCount)
+    this.maxBytes = validateMaxBytes(options.maxBytes)
+    this.#codec = new SessionCodec(
+      this.serializer,
+      (error) => this.#reportCorrupt(error),
+      this.maxBytes,
+    )
     this.#availability = validateFlag("connectionEvents", options.connectionEvents ?? true)
       ? new Availability(
           this.#redis,
           (event, reason) => this.emit(event, reason),
-          Math.min(this.timeout || 1000, 1000),
+          retryMs,
+          // A client of our own is connecting now: nothing to announce before that settles.
+          this.#backend.connected,
         )
       : undefined
+  }
+
+  /**
+   * Closes the client the store built from settings (`url`, `host`...), and stops watching
+   * it. A client the app gave is the app's to close: it is left as it is.
+   */
+  close(callback?: Callback<void>): Promise<void> {
+    return withCallback(callback, async () => {
+      this.#availability?.stop()
+      await this.#backend.close()
+    }) as Promise<void>
   }
 
   /** The session stored for `sid`, or null when there is none (or it cannot be read). */
@@ -133,7 +170,8 @@ export class RedisStore extends Store {
       return
     }
     if (this.touchAfter > 0) unmarkExpiry(session)
-    const value = this.#codec.serialize(session)
+    const serialized = this.#codec.serialize(session)
+    const value = typeof serialized === "string" ? serialized : await serialized
     const seconds = this.disableTTL ? undefined : ttl
     if (this.tombstoneSeconds === 0) {
       await this.#redis.set(key, value, seconds, false)
@@ -247,6 +285,23 @@ export class RedisStore extends Store {
     })
   }
 
+  /**
+   * Every readable session as `[id, session]`, read `scanCount` at a time from every master,
+   * without holding more than a batch: for admin work on any number of sessions. Breaking
+   * out of the loop stops the walk. Tombstones and unreadable values are skipped; each id
+   * comes once (told apart by a 52-bit fingerprint, as in `length()`).
+   * @example for await (const [id, session] of store.entries()) if (session.user?.id === 7) ...
+   */
+  async *entries(): AsyncGenerator<[string, SessionData]> {
+    const seen = new DistinctCounter()
+    for await (const {keys, source} of this.#keyBatches()) {
+      yield* await this.#readBatch(
+        keys.filter((key) => seen.add(key)),
+        source,
+      )
+    }
+  }
+
   /** Every readable session, each with its `id`; values that cannot be read are skipped. */
   override all(): Promise<SessionWithId[]>
   override all(callback: Callback<SessionWithId[]>): Promise<void>
@@ -256,66 +311,38 @@ export class RedisStore extends Store {
       const sessions: SessionWithId[] = []
       await this.#eachBatch(async (batch, source) => {
         const keys = batch.filter((key) => !seen.has(key) && seen.add(key))
-        if (keys.length === 0) return
-        const values = await this.#redis.mget(keys, source)
-        const read = await Promise.all(
-          keys.map((key, i) => {
-            const raw = values[i]
-            // null: the key expired, was deleted or became a tombstone since SCAN.
-            return raw === null || raw === undefined
-              ? null
-              : this.#codec.read(raw, this.#sidOf(key))
-          }),
-        )
-        keys.forEach((key, i) => {
-          const session = read[i]
-          if (session) sessions.push(Object.assign(session, {id: this.#sidOf(key)}))
-        })
+        for (const [id, session] of await this.#readBatch(keys, source)) {
+          sessions.push(Object.assign(session, {id}))
+        }
       })
       return sessions
     })
   }
 
-  /**
-   * Runs `handle` on each batch of keys while the next SCAN is already on its way, so a
-   * batch costs one round trip rather than two. At most two batches are in flight at once:
-   * bulk work never floods Redis or the heap, whatever the number of sessions.
-   */
-  async #eachBatch(handle: (keys: string[], source: unknown) => Promise<void>): Promise<void> {
-    let inFlight: Promise<void> | undefined
-    try {
-      for await (const {keys, source} of this.#keyBatches()) {
-        const previous = inFlight
-        inFlight = handle(keys, source)
-        // Marked as handled now, awaited (and its error thrown) below: a batch that fails
-        // while we wait for SCAN must not surface as an unhandled rejection.
-        inFlight.catch(() => {})
-        await previous
-      }
-    } finally {
-      // Also on a failed SCAN: never leave a batch running behind the caller's back.
-      await inFlight?.catch(() => {})
-    }
-    await inFlight
+  /** The readable sessions among `keys` (one MGET), as `[id, session]`. */
+  async #readBatch(keys: string[], source: unknown): Promise<[string, SessionData][]> {
+    if (keys.length === 0) return []
+    const values = await this.#redis.mget(keys, source)
+    const read = await Promise.all(
+      keys.map((key, i) => {
+        const raw = values[i]
+        // null: the key expired, was deleted or became a tombstone since SCAN.
+        return raw == null ? null : this.#codec.read(raw, this.#sidOf(key))
+      }),
+    )
+    return keys.flatMap((key, i): [string, SessionData][] => {
+      const session = read[i]
+      return session ? [[this.#sidOf(key), session]] : []
+    })
   }
 
-  /**
-   * Keys under our prefix, at most `scanCount` at a time, from every master. SCAN's COUNT
-   * is only a hint, so a long reply is cut to size here.
-   */
-  async *#keyBatches(): AsyncGenerator<ScanBatch> {
-    const limit = this.scanCount
-    for await (const reply of this.#redis.scan(this.prefix, limit)) {
-      // MATCH already selects our keys; checking again keeps the promise never to read or
-      // delete another prefix's key even if a client bent the pattern.
-      const keys = reply.keys.filter((key) => key.startsWith(this.prefix))
-      for (let start = 0; start < keys.length; start += limit) {
-        yield {
-          keys: keys.length <= limit ? keys : keys.slice(start, start + limit),
-          source: reply.source,
-        }
-      }
-    }
+  /** Runs `handle` on each batch of our keys, the next SCAN already on its way. */
+  #eachBatch(handle: (keys: string[], source: unknown) => Promise<void>): Promise<void> {
+    return eachBatch(this.#keyBatches(), handle)
+  }
+
+  #keyBatches(): AsyncGenerator<ScanBatch> {
+    return keyBatches(this.#redis, this.prefix, this.scanCount)
   }
 
   #sidOf(key: string): string {

@@ -1,10 +1,11 @@
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
 import {toSessionClient} from "../src/clients/index.js"
-import {connectClient, kindsFor} from "./helpers/clients.js"
+import {RedisStore} from "../src/index.js"
+import {closeClient, connectClient, createUnconnected, kindsFor} from "./helpers/clients.js"
 import {type ContractEnv, contractSuite} from "./helpers/contract.js"
 import {RawRedis} from "./helpers/raw-redis.js"
 import {type RedisCluster, startCluster} from "./helpers/redis-servers.js"
-import {uniquePrefix} from "./helpers/sessions.js"
+import {makeSession, uniquePrefix} from "./helpers/sessions.js"
 
 describe("Redis Cluster, three masters", () => {
   let cluster: RedisCluster
@@ -16,6 +17,21 @@ describe("Redis Cluster, three masters", () => {
   })
   const env = (): ContractEnv => ({servers: {cluster}, masters: cluster.nodes})
   for (const kind of kindsFor("cluster")) contractSuite(kind, env)
+
+  const ioredisClusters = kindsFor("cluster").filter((kind) => kind.family !== "node-redis")
+  describe.each(ioredisClusters)("$name built with lazyConnect", (kind) => {
+    it("connects on the store's first call, bulk methods included", async () => {
+      const client = createUnconnected(kind, env().servers)
+      try {
+        const store = new RedisStore(client, {prefix: uniquePrefix("lazy")})
+        expect(await store.length()).toBe(0)
+        await store.set("a", makeSession())
+        expect(await store.ids()).toEqual(["a"])
+      } finally {
+        await closeClient(client)
+      }
+    })
+  })
 
   describe.each(kindsFor("cluster"))("$name: keys whose slot has moved since SCAN", (kind) => {
     it("reads and deletes them through the cluster client (MOVED is followed)", async () => {

@@ -1,3 +1,4 @@
+import {Redis} from "ioredis"
 import {describe, expect, it} from "vitest"
 import {type RedisClientLike, RedisStore} from "../src/index.js"
 import {CLIENT_KINDS, createUnconnected, type Servers} from "./helpers/clients.js"
@@ -58,7 +59,7 @@ describe("new RedisStore", () => {
   })
 
   const accepted =
-    /RedisStore needs a node-redis client: createClient\(\), createCluster\(\) or createSentinel\(\) from redis 4, 5 or 6/
+    /RedisStore needs a node-redis client \(createClient\(\), createCluster\(\) or createSentinel\(\) from redis 4, 5 or 6\) or an ioredis\/iovalkey client \(new Redis\(\) or new Cluster\(\)\)/
   it.each([
     ["undefined", undefined],
     ["null", null],
@@ -72,10 +73,17 @@ describe("new RedisStore", () => {
     expect(() => new RedisStore(value as unknown as RedisClientLike)).toThrow(accepted)
   })
 
-  it("names ioredis when given an ioredis-like client", () => {
-    const ioredisLike = {get() {}, set() {}, mget() {}, scanStream() {}}
+  it("rejects an ioredis client whose keyPrefix is not a string (SCAN could not match it)", () => {
+    const client = new Redis({lazyConnect: true, keyPrefix: Buffer.from("b:") as never})
+    expect(() => new RedisStore(client)).toThrow(
+      /The client's keyPrefix must be a string to be used with RedisStore/,
+    )
+  })
+
+  it("names the commands an ioredis-like client lacks (ioredis 4 has no getdel)", () => {
+    const ioredisLike = {status: "ready", get() {}, set() {}, mget() {}, scanStream() {}}
     expect(() => new RedisStore(ioredisLike as unknown as RedisClientLike)).toThrow(
-      /ioredis and iovalkey clients are not supported yet/,
+      /this ioredis-like client has no expire, getex, getdel, del, unlink, evalsha, eval, scan, ping\)$/,
     )
   })
 

@@ -1,10 +1,11 @@
-// express-session over real HTTP, on a real Redis, for each node-redis major.
+// express-session over real HTTP, on a real Redis, for each standalone client kind.
 
 import type {AddressInfo} from "node:net"
 import express from "express"
 import session from "express-session"
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
 import {RedisStore} from "../src/index.js"
+import {Browser} from "./helpers/browser.js"
 import {CLIENT_KINDS, connectClient, type TestClient} from "./helpers/clients.js"
 import {RawRedis} from "./helpers/raw-redis.js"
 import {type RedisServer, startRedisServer} from "./helpers/redis-servers.js"
@@ -79,27 +80,6 @@ async function listen(app: ReturnType<typeof express>) {
   const http = app.listen(0, "127.0.0.1")
   await new Promise((resolve) => http.once("listening", resolve))
   return {http, base: `http://127.0.0.1:${(http.address() as AddressInfo).port}`}
-}
-
-class Browser {
-  cookie: string | undefined
-  constructor(readonly base: string) {}
-
-  async request(method: "GET" | "POST", path: string) {
-    const response = await fetch(this.base + path, {
-      method,
-      headers: this.cookie ? {cookie: this.cookie} : {},
-    })
-    const setCookie = response.headers.getSetCookie().find((c) => c.startsWith("sid="))
-    if (setCookie) this.cookie = setCookie.split(";")[0]
-    return {status: response.status, body: (await response.json()) as Record<string, unknown>}
-  }
-
-  /** The session id inside the signed cookie `sid=s:<id>.<signature>`. */
-  get sid(): string {
-    const value = decodeURIComponent((this.cookie ?? "").slice("sid=".length))
-    return value.slice(2, value.lastIndexOf("."))
-  }
 }
 
 describe.each(CLIENT_KINDS.filter((kind) => kind.topology === "standalone"))(

@@ -9,6 +9,7 @@ import type {SessionData} from "express-session"
 import {afterAll, afterEach, beforeAll, describe, expect, it, vi} from "vitest"
 import {RedisStore, RedisUnavailableError} from "../src/index.js"
 import {
+  clientIsReady,
   closeClient,
   connectClient,
   createUnconnected,
@@ -42,7 +43,7 @@ describe.each(kindsFor("standalone"))("outages with a $name", (kind) => {
     // Each test leaves the server running and the client connected again.
     server.resume()
     if ((await server.command("PING").catch(() => null)) !== "PONG") await server.restart()
-    await vi.waitFor(() => expect(isReady(connection.client)).toBe(true), WAIT)
+    await vi.waitFor(() => expect(clientIsReady(connection.client)).toBe(true), WAIT)
   })
   afterAll(async () => {
     await connection?.close()
@@ -94,10 +95,10 @@ describe.each(kindsFor("standalone"))("outages with a $name", (kind) => {
   it("a write that failed while Redis was down never lands after it comes back", async () => {
     const {store, prefix, events} = newStore()
     await server.kill()
-    await vi.waitFor(() => expect(isReady(connection.client)).toBe(false), WAIT)
+    await vi.waitFor(() => expect(clientIsReady(connection.client)).toBe(false), WAIT)
     // node-redis 5/6: queued in the client's offline queue, withdrawn when the bound fires.
-    // node-redis 4: never handed to a client that is not ready (it cannot withdraw).
-    const code = kind.version === 4 ? "ENOTCONN" : "ETIMEDOUT"
+    // node-redis 4, ioredis: never handed to a client that is not ready (cannot withdraw).
+    const code = kind.queuesWhileOffline ? "ETIMEDOUT" : "ENOTCONN"
     expectUnavailable(await timed(store.set("late", makeSession())), code)
     expectUnavailable(await timed(store.destroy("late-destroy")), code)
     await server.restart()
@@ -125,30 +126,89 @@ describe.each(kindsFor("standalone"))("outages with a $name", (kind) => {
     expect(events).toEqual([])
   })
 
-  it("a client that is not connected yet: ENOTCONN at once, disconnect; connect once it is", async () => {
-    const client = createUnconnected(kind, {standalone: {url: server.url} as RedisServer})
-    const store = new RedisStore(client, {prefix: uniquePrefix("early"), timeout: TIMEOUT_MS})
-    const events: string[] = []
-    store.on("disconnect", () => events.push("disconnect"))
-    store.on("connect", () => events.push("connect"))
-    expectUnavailable(await timed(store.get("a")), "ENOTCONN")
-    await vi.waitFor(() => expect(events).toEqual(["disconnect"]), WAIT)
-    const connectable = client as unknown as {
-      connect(): Promise<unknown>
-      on(event: "error", listener: () => void): unknown
-    }
-    connectable.on("error", () => {})
-    await connectable.connect()
-    await vi.waitFor(() => expect(events).toEqual(["disconnect", "connect"]), WAIT)
-    expect(await store.get("a")).toBeNull()
-    await closeClient(client)
-    expectUnavailable(await timed(store.get("a")), "ENOTCONN")
-    expect((await timed(store.set("a", makeSession() as SessionData))).error).toBeInstanceOf(
-      RedisUnavailableError,
-    )
-  })
-})
+  // A client that is not connected yet: node-redis must be connected by the app; an ioredis
+  // lazyConnect client connects on its first command, whoever sends it.
+  if (kind.family === "node-redis") {
+    it("a client that is not connected yet: ENOTCONN at once, disconnect; connect once it is", async () => {
+      const client = createUnconnected(kind, {standalone: {url: server.url} as RedisServer})
+      const store = new RedisStore(client, {prefix: uniquePrefix("early"), timeout: TIMEOUT_MS})
+      const events: string[] = []
+      store.on("disconnect", () => events.push("disconnect"))
+      store.on("connect", () => events.push("connect"))
+      expectUnavailable(await timed(store.get("a")), "ENOTCONN")
+      await vi.waitFor(() => expect(events).toEqual(["disconnect"]), WAIT)
+      const connectable = client as unknown as {
+        connect(): Promise<unknown>
+        on(event: "error", listener: () => void): unknown
+      }
+      connectable.on("error", () => {})
+      await connectable.connect()
+      await vi.waitFor(() => expect(events).toEqual(["disconnect", "connect"]), WAIT)
+      expect(await store.get("a")).toBeNull()
+      await closeClient(client)
+      expectUnavailable(await timed(store.get("a")), "ENOTCONN")
+      expect((await timed(store.set("a", makeSession() as SessionData))).error).toBeInstanceOf(
+        RedisUnavailableError,
+      )
+    })
+  } else {
+    it("a lazyConnect client connects on the store's first command, as on any; closed: ENOTCONN at once", async () => {
+      const client = createUnconnected(kind, {standalone: {url: server.url} as RedisServer})
+      const errors: unknown[] = []
+      ;(client as unknown as {on(event: "error", listener: (e: unknown) => void): unknown}).on(
+        "error",
+        (error) => errors.push(error),
+      )
+      const store = new RedisStore(client, {prefix: uniquePrefix("lazy"), timeout: TIMEOUT_MS})
+      const events: string[] = []
+      store.on("disconnect", () => events.push("disconnect"))
+      store.on("connect", () => events.push("connect"))
+      expect(clientIsReady(client)).toBe(false)
+      await store.set("a", makeSession())
+      expect(await store.get("a")).not.toBeNull()
+      expect(clientIsReady(client)).toBe(true)
+      await closeClient(client)
+      expectUnavailable(await timed(store.get("a")), "ENOTCONN")
+      await vi.waitFor(() => expect(events).toEqual(["disconnect"]), WAIT)
+      expect(errors).toEqual([])
+    })
 
-function isReady(client: unknown): boolean {
-  return (client as {isReady?: boolean}).isReady === true
-}
+    // The store's own bound off (timeout: 0): ioredis's own settings still reach the store as
+    // RedisUnavailableError, and as events.
+    it("ioredis commandTimeout, the store's bound off: ETIMEDOUT, disconnect, then connect", async () => {
+      const servers = {standalone: {url: server.url} as RedisServer}
+      const own = await connectClient(kind, servers, {ioredis: {commandTimeout: TIMEOUT_MS}})
+      try {
+        const store = new RedisStore(own.client, {prefix: uniquePrefix("ct"), timeout: 0})
+        const events: string[] = []
+        store.on("disconnect", () => events.push("disconnect"))
+        store.on("connect", () => events.push("connect"))
+        server.pause()
+        expectUnavailable(await timed(store.get("a")), "ETIMEDOUT")
+        await vi.waitFor(() => expect(events).toEqual(["disconnect"]), WAIT)
+        server.resume()
+        await vi.waitFor(() => expect(events).toEqual(["disconnect", "connect"]), WAIT)
+        expect(await store.get("a")).toBeNull()
+      } finally {
+        await own.close()
+      }
+    })
+
+    it("ioredis enableOfflineQueue: false, the store's bound off: ENOTCONN at once while down", async () => {
+      const servers = {standalone: {url: server.url} as RedisServer}
+      const own = await connectClient(kind, servers, {ioredis: {enableOfflineQueue: false}})
+      try {
+        const prefix = uniquePrefix("oq")
+        const store = new RedisStore(own.client, {prefix, timeout: 0})
+        await server.kill()
+        await vi.waitFor(() => expect(clientIsReady(own.client)).toBe(false), WAIT)
+        expectUnavailable(await timed(store.set("late", makeSession())), "ENOTCONN")
+        await server.restart()
+        await vi.waitFor(() => expect(clientIsReady(own.client)).toBe(true), WAIT)
+        expect(await server.command("EXISTS", `${prefix}late`)).toBe(0)
+      } finally {
+        await own.close()
+      }
+    })
+  }
+})

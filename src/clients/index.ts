@@ -1,4 +1,19 @@
-import {type Bounds, Deadlines, type FailureObserver, unbounded} from "../deadline.js"
+import {
+  type Bounds,
+  type BoundsFamily,
+  Deadlines,
+  type FailureObserver,
+  unbounded,
+} from "../deadline.js"
+import {
+  IOREDIS,
+  IOREDIS_CLUSTER_NODE,
+  ioredisClient,
+  ioredisCluster,
+  isIoredis,
+  isIoredisCluster,
+  missingIoredisCommands,
+} from "./ioredis.js"
 import {isNodeRedis, isNodeRedisCluster, nodeRedisClient, nodeRedisCluster} from "./node-redis.js"
 import {nodeRedisError, nodeRedisWithSignal} from "./node-redis-signal.js"
 import type {SessionClient} from "./types.js"
@@ -6,16 +21,18 @@ import type {SessionClient} from "./types.js"
 export type {ScanBatch, SessionClient} from "./types.js"
 
 export const SUPPORTED_CLIENTS =
-  "a node-redis client: createClient(), createCluster() or createSentinel() from redis 4, 5 or 6"
+  "a node-redis client (createClient(), createCluster() or createSentinel() from redis 4, 5 or 6) or an ioredis/iovalkey client (new Redis() or new Cluster())"
 
 /** True when `value` is a client RedisStore can use. */
 export function isSupportedClient(value: unknown): boolean {
   return (
-    typeof value === "object" && value !== null && (isNodeRedis(value) || isNodeRedisCluster(value))
+    typeof value === "object" &&
+    value !== null &&
+    (isNodeRedis(value) || isNodeRedisCluster(value) || isIoredis(value) || isIoredisCluster(value))
   )
 }
 
-const NODE_REDIS = {
+const NODE_REDIS: BoundsFamily = {
   // Clients, sentinels and node-redis 6 clusters say; 4/5 clusters do not: sent as they are.
   isReady: (client: object) => (client as {isReady?: unknown}).isReady !== false,
   withSignal: nodeRedisWithSignal,
@@ -35,13 +52,15 @@ export function toSessionClient(
   if (typeof client !== "object" || client === null) {
     throw new TypeError(`RedisStore needs ${SUPPORTED_CLIENTS}; got ${String(client)}`)
   }
-  const bounds: Bounds =
-    timeoutMs > 0 ? new Deadlines(timeoutMs, NODE_REDIS, observe) : unbounded(NODE_REDIS, observe)
-  if (isNodeRedisCluster(client)) return nodeRedisCluster(client, bounds)
-  if (isNodeRedis(client)) return nodeRedisClient(client, bounds)
-  const hint =
-    typeof (client as {scanStream?: unknown}).scanStream === "function"
-      ? " (ioredis and iovalkey clients are not supported yet)"
-      : ""
+  const bounds = (family: BoundsFamily): Bounds =>
+    timeoutMs > 0 ? new Deadlines(timeoutMs, family, observe) : unbounded(family, observe)
+  if (isNodeRedisCluster(client)) return nodeRedisCluster(client, bounds(NODE_REDIS))
+  if (isNodeRedis(client)) return nodeRedisClient(client, bounds(NODE_REDIS))
+  if (isIoredisCluster(client)) {
+    return ioredisCluster(client, bounds(IOREDIS), bounds(IOREDIS_CLUSTER_NODE))
+  }
+  if (isIoredis(client)) return ioredisClient(client, bounds(IOREDIS))
+  const missing = missingIoredisCommands(client)
+  const hint = missing?.length ? ` (this ioredis-like client has no ${missing.join(", ")})` : ""
   throw new TypeError(`RedisStore needs ${SUPPORTED_CLIENTS}${hint}`)
 }

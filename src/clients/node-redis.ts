@@ -16,10 +16,17 @@
 
 import calculateSlot from "cluster-key-slot"
 import type {Bounds} from "../deadline.js"
-import {prefixPattern} from "../keys.js"
 import {type LuaScript, runScript} from "../scripts.js"
+import {
+  hasMethods,
+  type ScanCall,
+  scanEndpoint,
+  stringKeyPrefix,
+  toValues,
+  watchEvents,
+} from "./shared.js"
 import {groupBySlot, type SlotGroup} from "./slots.js"
-import type {ScanBatch, SessionClient} from "./types.js"
+import type {SessionClient} from "./types.js"
 
 /** The keyed commands the adapter calls, on a client, sentinel or cluster. */
 interface KeyedCommands {
@@ -62,11 +69,6 @@ const KEYED_COMMANDS = [
   ...["evalSha", "eval"],
 ] as const
 
-function hasMethods(client: object, names: readonly string[]): boolean {
-  const methods = client as Record<string, unknown>
-  return names.every((name) => typeof methods[name] === "function")
-}
-
 export function isNodeRedis(client: object): client is NodeRedisCommands {
   return hasMethods(client, [...KEYED_COMMANDS, "scan", "ping"])
 }
@@ -85,10 +87,7 @@ export function isNodeRedisCluster(client: object): client is NodeRedisCluster {
  */
 export function clientKeyPrefix(client: object): string {
   const holder = client as {_keyPrefix?: unknown; options?: {keyPrefix?: unknown}}
-  const prefix = holder._keyPrefix ?? holder.options?.keyPrefix
-  if (prefix === undefined || prefix === null) return ""
-  if (typeof prefix === "string") return prefix
-  throw new TypeError("The client's keyPrefix must be a string to be used with RedisStore")
+  return stringKeyPrefix(holder._keyPrefix ?? holder.options?.keyPrefix)
 }
 
 export function nodeRedisClient(client: NodeRedisCommands, bounds: Bounds): SessionClient {
@@ -101,7 +100,8 @@ export function nodeRedisClient(client: NodeRedisCommands, bounds: Bounds): Sess
     runScriptPerSlot: async (script, keys, args) => [
       await evalOn(client, bounds, script, keys, args),
     ],
-    scan: (prefix, count) => scanNode(client, bounds, clientPrefix, prefix, count),
+    scan: (prefix, count) =>
+      scanEndpoint(scanOn(client, bounds, count), client, clientPrefix, prefix),
     ping: async () => {
       await bounds.run(client, (c) => c.ping())
     },
@@ -204,7 +204,7 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Ses
     async *scan(prefix, count) {
       // A snapshot: a failover during the walk is not followed (SCAN gives no promise then).
       for (const node of await masterClients()) {
-        yield* scanNode(node, bounds, clientPrefix, prefix, count)
+        yield* scanEndpoint(scanOn(node, bounds, count), node, clientPrefix, prefix)
       }
     },
     // The store can serve every session only when every master answers.
@@ -284,36 +284,6 @@ function clientIsReady(client: object): boolean {
   return typeof state.isReady === "boolean" ? state.isReady : state.isOpen === true
 }
 
-/**
- * Stores that watch a client, per client: one listener per event on the client, whatever the
- * number of stores (no listener pile-up), and each store's handler held weakly, so that a
- * store the app dropped can still be collected.
- */
-const watchers = new WeakMap<object, Set<WeakRef<() => void>>>()
-
-function watchEvents(client: object, events: string[], listener: () => void): () => void {
-  const emitter = client as {on?: unknown}
-  if (typeof emitter.on !== "function") return () => {}
-  let handlers = watchers.get(client)
-  if (handlers === undefined) {
-    const shared = new Set<WeakRef<() => void>>()
-    const fire = () => {
-      for (const ref of shared) {
-        const handler = ref.deref()
-        if (handler === undefined) shared.delete(ref)
-        else handler()
-      }
-    }
-    const on = emitter.on as (event: string, listener: () => void) => unknown
-    for (const event of events) on.call(client, event, fire)
-    watchers.set(client, shared)
-    handlers = shared
-  }
-  const ref = new WeakRef(listener)
-  handlers.add(ref)
-  return () => handlers.delete(ref)
-}
-
 /** The node client a SCAN batch came from, when commands can go to it as they are. */
 function directNode(source: unknown): NodeRedisCommands | undefined {
   if (typeof source !== "object" || source === null || !isNodeRedis(source)) return undefined
@@ -366,27 +336,8 @@ function evalOn(
   )
 }
 
-async function* scanNode(
-  node: NodeRedisCommands,
-  bounds: Bounds,
-  clientPrefix: string,
-  prefix: string,
-  count: number,
-): AsyncGenerator<ScanBatch> {
-  // SCAN MATCH sees the keys as stored, client prefix and all; its replies carry it too.
-  const match = prefixPattern(clientPrefix + prefix)
-  let cursor = "0"
-  do {
-    const reply = await bounds.run(node, (n) =>
-      n.scan(cursor, {MATCH: match, COUNT: count, TYPE: "string"}),
-    )
-    cursor = String(reply.cursor)
-    yield {keys: reply.keys.map((key) => String(key).slice(clientPrefix.length)), source: node}
-  } while (cursor !== "0")
-}
-
-function toValues(replies: unknown[]): (string | null)[] {
-  return replies.map((value) =>
-    typeof value === "string" ? value : value == null ? null : String(value),
-  )
+/** SCAN on one endpoint, in node-redis's dialect (4, 5 and 6 take the same options). */
+function scanOn(node: NodeRedisCommands, bounds: Bounds, count: number): ScanCall {
+  return (cursor, match) =>
+    bounds.run(node, (n) => n.scan(cursor, {MATCH: match, COUNT: count, TYPE: "string"}))
 }

@@ -1,6 +1,10 @@
 // Clients of every kind the store supports, built the way users build them: node-redis 4, 5
-// and 6 (installed side by side as the npm aliases redis4, redis5 and redis).
+// and 6 (installed side by side as the npm aliases redis4, redis5 and redis), ioredis 5 and 6
+// (ioredis5 and ioredis) and iovalkey.
 
+import {Redis as Ioredis6, Cluster as Ioredis6Cluster} from "ioredis"
+import {Redis as Ioredis5, Cluster as Ioredis5Cluster} from "ioredis5"
+import {Redis as Iovalkey, Cluster as IovalkeyCluster} from "iovalkey"
 import * as redis6 from "redis"
 import * as redis4 from "redis4"
 import * as redis5 from "redis5"
@@ -16,13 +20,25 @@ export interface TestClient {
   close(): Promise<void>
 }
 
+export type Family = "node-redis" | "ioredis" | "iovalkey"
+
 export interface ClientKind {
   /** e.g. "node-redis 5 cluster" */
   readonly name: string
-  readonly version: 4 | 5 | 6
+  readonly family: Family
+  /** The major version (iovalkey: 0). */
+  readonly version: number
   readonly topology: Topology
-  /** Whether this client can add a key prefix of its own (node-redis 6.1+). */
+  /** Whether this client can add a key prefix of its own (node-redis 6.1+, ioredis). */
   readonly hasKeyPrefix: boolean
+  /**
+   * Whether the store hands this client commands while it is not ready, to wait in its
+   * queue until the time bound withdraws them (node-redis 5/6). The others are handed
+   * nothing then: the store answers ENOTCONN at once.
+   */
+  readonly queuesWhileOffline: boolean
+  /** Options this kind always adds to the client's own (ioredis `enableAutoPipelining`). */
+  readonly clientOptions?: Record<string, unknown>
 }
 
 export interface Servers {
@@ -32,19 +48,65 @@ export interface Servers {
 }
 
 export interface ConnectOptions {
-  /** node-redis 6.1+ client-side key prefix. */
+  /** node-redis 6.1+ and ioredis client-side key prefix. */
   keyPrefix?: string
+  /** More options for an ioredis or iovalkey client (commandTimeout, enableOfflineQueue...). */
+  ioredis?: Record<string, unknown>
+}
+
+function nodeRedis(version: 4 | 5 | 6, topology: Topology): ClientKind {
+  const name = `node-redis ${version} ${topology === "standalone" ? "client" : topology}`
+  const modern = version > 4
+  return {
+    name,
+    family: "node-redis",
+    version,
+    topology,
+    hasKeyPrefix: version === 6,
+    queuesWhileOffline: modern,
+  }
+}
+
+function ioredisLike(
+  family: "ioredis" | "iovalkey",
+  version: number,
+  topology: Topology,
+  clientOptions?: Record<string, unknown>,
+): ClientKind {
+  const label = family === "ioredis" ? `ioredis ${version}` : "iovalkey"
+  const options = Object.keys(clientOptions ?? {}).join(", ")
+  const name = `${label} ${topology === "standalone" ? "client" : topology}${options ? `, ${options}` : ""}`
+  return {
+    name,
+    family,
+    version,
+    topology,
+    hasKeyPrefix: true,
+    queuesWhileOffline: false,
+    ...(clientOptions ? {clientOptions} : {}),
+  }
 }
 
 export const CLIENT_KINDS: readonly ClientKind[] = [
-  {name: "node-redis 4 client", version: 4, topology: "standalone", hasKeyPrefix: false},
-  {name: "node-redis 5 client", version: 5, topology: "standalone", hasKeyPrefix: false},
-  {name: "node-redis 6 client", version: 6, topology: "standalone", hasKeyPrefix: true},
-  {name: "node-redis 4 cluster", version: 4, topology: "cluster", hasKeyPrefix: false},
-  {name: "node-redis 5 cluster", version: 5, topology: "cluster", hasKeyPrefix: false},
-  {name: "node-redis 6 cluster", version: 6, topology: "cluster", hasKeyPrefix: true},
-  {name: "node-redis 5 sentinel", version: 5, topology: "sentinel", hasKeyPrefix: false},
-  {name: "node-redis 6 sentinel", version: 6, topology: "sentinel", hasKeyPrefix: true},
+  nodeRedis(4, "standalone"),
+  nodeRedis(5, "standalone"),
+  nodeRedis(6, "standalone"),
+  ioredisLike("ioredis", 5, "standalone"),
+  ioredisLike("ioredis", 6, "standalone"),
+  ioredisLike("iovalkey", 0, "standalone"),
+  // Commands of one tick sent as one pipeline: scripts, NOSCRIPT and errors inside it.
+  ioredisLike("ioredis", 6, "standalone", {enableAutoPipelining: true}),
+  nodeRedis(4, "cluster"),
+  nodeRedis(5, "cluster"),
+  nodeRedis(6, "cluster"),
+  ioredisLike("ioredis", 5, "cluster"),
+  ioredisLike("ioredis", 6, "cluster"),
+  ioredisLike("iovalkey", 0, "cluster"),
+  nodeRedis(5, "sentinel"),
+  nodeRedis(6, "sentinel"),
+  ioredisLike("ioredis", 5, "sentinel"),
+  ioredisLike("ioredis", 6, "sentinel"),
+  ioredisLike("iovalkey", 0, "sentinel"),
 ]
 
 export function kindsFor(topology: Topology): ClientKind[] {
@@ -84,6 +146,13 @@ export function createUnconnected(
   options: ConnectOptions = {},
 ): RedisClientLike {
   const keyPrefix = options.keyPrefix === undefined ? {} : {keyPrefix: options.keyPrefix}
+  if (kind.family !== "node-redis") {
+    return createIoredisLike(kind, servers, {
+      ...kind.clientOptions,
+      ...keyPrefix,
+      ...options.ioredis,
+    })
+  }
   switch (kind.topology) {
     case "standalone": {
       const url = need(servers.standalone, "standalone").url
@@ -110,12 +179,51 @@ export function createUnconnected(
   }
 }
 
-/** Closes a client of any kind we build (node-redis 5/6 destroy(), 4 disconnect()). */
+/** ioredis and iovalkey, built lazily (connectClient connects them, as node-redis). */
+function createIoredisLike(
+  kind: ClientKind,
+  servers: Servers,
+  options: Record<string, unknown>,
+): RedisClientLike {
+  const lazy = {lazyConnect: true, ...options}
+  const [Client, Cluster] = ioredisClasses(kind)
+  switch (kind.topology) {
+    case "standalone":
+      return new Client(need(servers.standalone, "standalone").url, lazy)
+    case "cluster": {
+      const nodes = need(servers.cluster, "cluster").rootNodes.map(({url}) => url)
+      return new Cluster(nodes, lazy)
+    }
+    case "sentinel": {
+      const setup = need(servers.sentinel, "sentinel")
+      const sentinels = [{host: setup.sentinel.host, port: setup.sentinel.port}]
+      return new Client({sentinels, name: setup.masterName, ...lazy})
+    }
+  }
+}
+
+interface IoredisClasses {
+  Client: new (urlOrOptions: string | object, options?: object) => RedisClientLike
+  Cluster: new (startupNodes: string[], options: object) => RedisClientLike
+}
+
+/** The package's classes; their TypeScript types differ only in details the tests do not use. */
+function ioredisClasses(kind: ClientKind): [IoredisClasses["Client"], IoredisClasses["Cluster"]] {
+  if (kind.family === "iovalkey") return [Iovalkey, IovalkeyCluster] as never
+  return (kind.version === 5 ? [Ioredis5, Ioredis5Cluster] : [Ioredis6, Ioredis6Cluster]) as never
+}
+
+/** Closes a client of any kind we build (node-redis 5/6 destroy(), 4 and ioredis disconnect()). */
 export async function closeClient(client: RedisClientLike): Promise<void> {
-  const closable = client as {destroy?: () => unknown; disconnect?: () => Promise<unknown>}
-  // node-redis 5/6 have destroy(); 4 has disconnect().
+  const closable = client as {destroy?: () => unknown; disconnect?: () => unknown}
   if (typeof closable.destroy === "function") closable.destroy()
   else await closable.disconnect?.()
+}
+
+/** Whether the client says it can send now (node-redis isReady, ioredis status). */
+export function clientIsReady(client: RedisClientLike): boolean {
+  const state = client as {isReady?: unknown; status?: unknown}
+  return state.isReady === true || state.status === "ready"
 }
 
 function need<T>(value: T | undefined, what: string): T {

@@ -16,6 +16,43 @@ export function bulkContract(ctx: ContractContext): void {
       await expect(store.clear()).resolves.toBeUndefined()
     })
 
+    it("entries(): every session once, skipping tombstones and unreadable values; stops when the loop does", async () => {
+      const {store, prefix} = newStore({scanCount: 5})
+      const others = await neighbours()
+      const sids = Array.from({length: 40}, (_, i) => `s${i}`)
+      await Promise.all(sids.map((sid, i) => store.set(sid, makeSession(60_000, {views: i}))))
+      await store.destroy("s0")
+      await ctx.raw.set(`${prefix}broken`, "{not json")
+      store.on("corrupt", () => {})
+      const mgetsOf = async (walk: () => Promise<void>) => {
+        await ctx.raw.recordCommands()
+        await walk()
+        const recorded = await ctx.raw.recordedCommands()
+        return recorded.filter(
+          (args) => args[0]?.toUpperCase() === "MGET" && args.some((arg) => arg.startsWith(prefix)),
+        ).length
+      }
+      const seen: string[] = []
+      const full = await mgetsOf(async () => {
+        for await (const [id, session] of store.entries()) {
+          expect(session.views).toBe(Number(id.slice(1)))
+          seen.push(id)
+        }
+      })
+      expect(seen.sort()).toEqual(sids.slice(1).sort())
+      let taken = 0
+      const early = await mgetsOf(async () => {
+        for await (const _ of store.entries()) if (++taken === 3) break
+      })
+      // Three sessions (and perhaps the unreadable value) take at most four batches of the
+      // whole walk's eight or more (40 keys, at most 5 a batch; on a cluster each batch's MGET
+      // is split by slot alike): the walk stopped with the loop.
+      expect(taken).toBe(3)
+      expect(early).toBeGreaterThan(0)
+      expect(early * 2).toBeLessThanOrEqual(full)
+      await others.expectUntouched()
+    })
+
     it.each([
       ["tombstones", {}, "EVALSHA"],
       ["tombstoneSeconds: 0", {tombstoneSeconds: 0}, "UNLINK"],
@@ -136,7 +173,7 @@ export function bulkContract(ctx: ContractContext): void {
   })
 
   if (kind.hasKeyPrefix) {
-    describe("client keyPrefix (node-redis 6.1+)", () => {
+    describe("client keyPrefix (node-redis 6.1+, ioredis, iovalkey)", () => {
       it("combines the client's prefix with the store's, in every method", async () => {
         const clientPrefix = uniquePrefix("cp")
         const prefixed = await connectClient(kind, env().servers, {keyPrefix: clientPrefix})

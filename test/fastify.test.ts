@@ -1,0 +1,133 @@
+// The store under @fastify/session, over real HTTP, on a real Redis: one client of each
+// family (node-redis, ioredis, iovalkey), and an ioredis cluster.
+
+import fastifyCookie from "@fastify/cookie"
+import fastifySession from "@fastify/session"
+import Fastify, {type FastifyInstance} from "fastify"
+import {afterAll, beforeAll, describe, expect, it} from "vitest"
+import {RedisStore} from "../src/index.js"
+import {Browser} from "./helpers/browser.js"
+import {CLIENT_KINDS, connectClient, type Servers, type TestClient} from "./helpers/clients.js"
+import {RawRedis} from "./helpers/raw-redis.js"
+import {
+  type RedisCluster,
+  type RedisServer,
+  startCluster,
+  startRedisServer,
+} from "./helpers/redis-servers.js"
+import {uniquePrefix} from "./helpers/sessions.js"
+
+declare module "fastify" {
+  interface Session {
+    user?: {id: number; name: string}
+    views?: number
+  }
+}
+
+const MAX_AGE_MS = 60_000
+const KINDS = ["node-redis 6 client", "ioredis 6 client", "iovalkey client", "ioredis 6 cluster"]
+
+async function startApp(store: RedisStore): Promise<{app: FastifyInstance; base: string}> {
+  const app = Fastify()
+  await app.register(fastifyCookie)
+  await app.register(fastifySession, {
+    store,
+    cookieName: "sid",
+    secret: "a test secret that is at least 32 characters long",
+    saveUninitialized: false,
+    // Plain HTTP in the test: a secure cookie would never be sent.
+    cookie: {secure: false, maxAge: MAX_AGE_MS},
+  })
+  app.post("/login", async (request) => {
+    request.session.user = {id: 1, name: "Ada"}
+    return {ok: true}
+  })
+  app.get("/me", async (request) => ({
+    user: request.session.user ?? null,
+    views: request.session.views ?? 0,
+  }))
+  app.post("/count", async (request) => {
+    request.session.views = (request.session.views ?? 0) + 1
+    return {views: request.session.views}
+  })
+  app.post("/logout", async (request) => {
+    await request.session.destroy()
+    return {ok: true}
+  })
+  const address = await app.listen({port: 0, host: "127.0.0.1"})
+  return {app, base: address}
+}
+
+describe.each(CLIENT_KINDS.filter((kind) => KINDS.includes(kind.name)))(
+  "@fastify/session with a $name",
+  (kind) => {
+    let standalone: RedisServer | undefined
+    let cluster: RedisCluster | undefined
+    let connection: TestClient
+    let raw: RawRedis
+    let app: FastifyInstance
+    let base: string
+    let prefix: string
+
+    beforeAll(async () => {
+      let servers: Servers
+      if (kind.topology === "cluster") {
+        cluster = await startCluster(3)
+        servers = {cluster}
+        raw = new RawRedis(cluster.nodes)
+      } else {
+        standalone = await startRedisServer()
+        servers = {standalone}
+        raw = new RawRedis([standalone])
+      }
+      connection = await connectClient(kind, servers)
+      prefix = uniquePrefix("fastify")
+      ;({app, base} = await startApp(new RedisStore(connection.client, {prefix})))
+    })
+    afterAll(async () => {
+      await app?.close()
+      await connection?.close()
+      await standalone?.stop()
+      await cluster?.stop()
+    })
+
+    it("logs in, keeps the session across requests, with the cookie's lifetime in Redis", async () => {
+      const browser = new Browser(base, "fastify")
+      expect((await browser.request("GET", "/me")).body.user).toBeNull()
+      expect(browser.cookie).toBeUndefined()
+      expect((await browser.request("POST", "/login")).status).toBe(200)
+      expect(browser.cookie).toBeDefined()
+      expect((await browser.request("GET", "/me")).body.user).toEqual({id: 1, name: "Ada"})
+      await browser.request("POST", "/count")
+      expect((await browser.request("POST", "/count")).body.views).toBe(2)
+      expect((await browser.request("GET", "/me")).body.views).toBe(2)
+      const key = prefix + browser.sid
+      expect(await raw.type(key)).toBe("string")
+      expect(JSON.parse(String(await raw.get(key))).user).toEqual({id: 1, name: "Ada"})
+      const ttl = await raw.ttl(key)
+      expect(ttl).toBeGreaterThan(50)
+      expect(ttl).toBeLessThanOrEqual(60)
+    })
+
+    it("logs out for good: the old cookie no longer works, even for a write", async () => {
+      const browser = new Browser(base, "fastify")
+      await browser.request("POST", "/login")
+      const {cookie, sid} = browser
+      expect((await browser.request("POST", "/logout")).status).toBe(200)
+      expect(await raw.type(prefix + sid)).toBe("hash")
+
+      const replay = new Browser(base, "fastify")
+      replay.cookie = cookie
+      expect((await replay.request("GET", "/me")).body.user).toBeNull()
+      // A write with the stolen cookie starts a new, anonymous session under a new id.
+      expect((await replay.request("POST", "/count")).body.views).toBe(1)
+      expect(replay.sid).not.toBe(sid)
+      expect(await raw.type(prefix + sid)).toBe("hash")
+      expect((await browser.request("GET", "/me")).body.user).toBeNull()
+    })
+
+    it("saw no client errors", () => {
+      expect(connection.errors).toEqual([])
+    })
+  },
+)
