@@ -63,13 +63,18 @@ describe.each([2, 3])("redundant mode on %i servers", (count) => {
     const {store, prefix} = newStore()
     const session = makeSession()
     await store.set("a", session)
+    // Each check waits: a write answers once the first server has it, the others follow.
     for (const server of servers) {
-      expect(String(await server.command("GET", key(prefix, "a")))).toMatch(/^rss1\|\d+\|\{/)
+      await vi.waitFor(async () => {
+        expect(String(await server.command("GET", key(prefix, "a")))).toMatch(/^rss1\|\d+\|\{/)
+      }, WAIT)
     }
     expect(await store.get("a")).toEqual(asStored(session))
     await store.touch("a", makeSession(500_000))
     for (const server of servers) {
-      expect(await server.command("TTL", key(prefix, "a"))).toBeGreaterThan(490)
+      await vi.waitFor(async () => {
+        expect(await server.command("TTL", key(prefix, "a"))).toBeGreaterThan(490)
+      }, WAIT)
     }
   })
 
@@ -129,7 +134,9 @@ describe.each([2, 3])("redundant mode on %i servers", (count) => {
       expect(reports[0]?.server).toBe("clients[0]")
       expect(String(reports[0]?.reason)).toMatch(/OOM/)
       expect(await servers[first]?.command("EXISTS", key(prefix, "a"))).toBe(0)
-      expect(await servers[1]?.command("TYPE", key(prefix, "a"))).toBe("string")
+      await vi.waitFor(async () => {
+        expect(await servers[1]?.command("TYPE", key(prefix, "a"))).toBe("string")
+      }, WAIT)
     } finally {
       await servers[first]?.command("CONFIG", "SET", "maxmemory", 0)
     }
