@@ -25,27 +25,40 @@ export async function* keyBatches(
   }
 }
 
+/** How many batches `eachBatch` works on at once: enough to keep three masters busy. */
+export const BATCHES_IN_FLIGHT = 4
+
 /**
- * Runs `handle` on each batch while the next SCAN is already on its way, so a batch costs
- * one round trip rather than two. At most two batches are in flight at once.
+ * Runs `handle` on up to `limit` batches at once while the walk goes on, so a batch costs
+ * less than a round trip and a cluster's masters work side by side. Every command still
+ * carries one batch (at most `scanCount` keys), and memory holds at most `limit` batches.
+ * The first failure stops the walk; it is thrown once the batches already sent are done.
  */
 export async function eachBatch(
   batches: AsyncIterable<ScanBatch>,
   handle: (keys: string[], source: unknown) => Promise<void>,
+  limit = BATCHES_IN_FLIGHT,
 ): Promise<void> {
-  let inFlight: Promise<void> | undefined
+  const inFlight = new Set<Promise<void>>()
+  let failure: {error: unknown} | undefined
   try {
     for await (const {keys, source} of batches) {
-      const previous = inFlight
-      inFlight = handle(keys, source)
-      // Marked as handled now, awaited (and its error thrown) below: a batch that fails
-      // while we wait for SCAN must not surface as an unhandled rejection.
-      inFlight.catch(() => {})
-      await previous
+      const work: Promise<void> = handle(keys, source).then(
+        () => {
+          inFlight.delete(work)
+        },
+        (error: unknown) => {
+          inFlight.delete(work)
+          failure ??= {error}
+        },
+      )
+      inFlight.add(work)
+      if (inFlight.size >= limit) await Promise.race(inFlight)
+      if (failure) break
     }
   } finally {
     // Also on a failed SCAN: never leave a batch running behind the caller's back.
-    await inFlight?.catch(() => {})
+    await Promise.all(inFlight)
   }
-  await inFlight
+  if (failure) throw failure.error
 }

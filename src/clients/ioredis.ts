@@ -21,6 +21,7 @@ import {type Bounds, type BoundsFamily, RedisUnavailableError} from "../deadline
 import {type LuaScript, runScript} from "../scripts.js"
 import {
   hasMethods,
+  interleave,
   type ScanCall,
   scanEndpoint,
   stringKeyPrefix,
@@ -250,9 +251,12 @@ export function ioredisCluster(
     },
     async *scan(prefix, count) {
       // A snapshot: a failover during the walk is not followed (SCAN gives no promise then).
-      for (const node of await masters()) {
-        yield* scanEndpoint(scanOn(node, nodeBounds, count), node, clientPrefix, prefix)
-      }
+      const nodes = await masters()
+      yield* interleave(
+        nodes.map((node) =>
+          scanEndpoint(scanOn(node, nodeBounds, count), node, clientPrefix, prefix),
+        ),
+      )
     },
     // The store can serve every session only when every master answers.
     async ping() {

@@ -19,6 +19,7 @@ import type {Bounds} from "../deadline.js"
 import {type LuaScript, runScript} from "../scripts.js"
 import {
   hasMethods,
+  interleave,
   type ScanCall,
   scanEndpoint,
   stringKeyPrefix,
@@ -203,9 +204,10 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Ses
     },
     async *scan(prefix, count) {
       // A snapshot: a failover during the walk is not followed (SCAN gives no promise then).
-      for (const node of await masterClients()) {
-        yield* scanEndpoint(scanOn(node, bounds, count), node, clientPrefix, prefix)
-      }
+      const nodes = await masterClients()
+      yield* interleave(
+        nodes.map((node) => scanEndpoint(scanOn(node, bounds, count), node, clientPrefix, prefix)),
+      )
     },
     // The store can serve every session only when every master answers.
     async ping() {

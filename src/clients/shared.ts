@@ -86,3 +86,29 @@ export async function* scanEndpoint(
     yield {keys: reply.keys.map((key) => String(key).slice(clientPrefix.length)), source}
   } while (cursor !== "0")
 }
+
+/**
+ * The batches of several walks (one per master), each walk with one SCAN in flight at a
+ * time, yielded as they come: a cluster's masters are scanned side by side rather than one
+ * after the other. Stopping early (or a failed walk) ends every walk.
+ */
+export async function* interleave(walks: AsyncIterator<ScanBatch>[]): AsyncGenerator<ScanBatch> {
+  const next = (walk: AsyncIterator<ScanBatch>, index: number) =>
+    walk.next().then((result) => ({result, index}))
+  const pending = new Map(walks.map((walk, index) => [index, next(walk, index)]))
+  try {
+    while (pending.size > 0) {
+      const {result, index} = await Promise.race(pending.values())
+      if (result.done) {
+        pending.delete(index)
+        continue
+      }
+      pending.set(index, next(walks[index] as AsyncIterator<ScanBatch>, index))
+      yield result.value
+    }
+  } finally {
+    // Leave no SCAN running behind the caller, and no rejection unhandled.
+    for (const promise of pending.values()) promise.catch(() => {})
+    await Promise.allSettled(walks.map((walk) => walk.return?.()))
+  }
+}
