@@ -75,6 +75,9 @@ function redundantBackend(
   if (hooks.touchAfter > 0) {
     throw new TypeError("touchAfter is not available with options.clients yet")
   }
+  if (options.owner !== undefined) {
+    throw new TypeError("owner is not available with options.clients yet")
+  }
   const owned: OwnedClient[] = []
   const built = entries.map((entry: unknown, i) => {
     if (typeof entry === "object" && entry !== null && isSupportedClient(entry)) {

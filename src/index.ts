@@ -1,3 +1,4 @@
+export type {Progress} from "./bulk.js"
 export type {Callback} from "./callback.js"
 export {CorruptSessionError, SessionTooLargeError} from "./codec.js"
 export {RedisUnavailableError} from "./deadline.js"
@@ -12,6 +13,7 @@ export type {
   Serializer,
 } from "./options.js"
 export type {ClientSettings} from "./owned-client.js"
+export type {OwnerOf} from "./owners.js"
 export type {ServerEvent, ServerReport} from "./redundant.js"
 export {RedisStore, type SessionWithId} from "./store.js"
 export type {TtlOption} from "./ttl.js"

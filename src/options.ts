@@ -5,6 +5,7 @@ import type {SessionData} from "express-session"
 import {isSupportedClient} from "./clients/index.js"
 import {describeValue} from "./keys.js"
 import {type ClientSettings, hasClientSettings} from "./owned-client.js"
+import type {OwnerOf} from "./owners.js"
 import type {TtlOption} from "./ttl.js"
 
 /** Turns a session into the string stored in Redis and back. `parse` may be async. */
@@ -101,6 +102,15 @@ export interface RedisStoreSettings {
    * @example new RedisStore({client, maxBytes: 64 * 1024})
    */
   maxBytes?: number | undefined
+  /**
+   * Who owns a session (a user id, say; undefined or null for nobody), for revoking by owner:
+   * the store then keeps an index per owner, and `store.sessionsOf(owner)` and
+   * `store.revokeOwner(owner)` take time in proportion to that owner's sessions. Costs one
+   * more Redis command per `set`, `touch` and `destroy` of an owned session.
+   * @default undefined (no index)
+   * @example new RedisStore({client, owner: (session) => session.userId})
+   */
+  owner?: OwnerOf | undefined
 }
 
 /** The single-argument form: `new RedisStore({client, ...settings})`. */

@@ -1,11 +1,10 @@
 import {type SessionData, Store} from "express-session"
 import {Availability} from "./availability.js"
 import {type Backend, buildBackend} from "./backend.js"
-import {eachBatch, keyBatches} from "./batches.js"
+import {BulkSessions, type Progress} from "./bulk.js"
 import {type Callback, withCallback} from "./callback.js"
-import type {ScanBatch, SessionClient} from "./clients/index.js"
+import type {SessionClient} from "./clients/index.js"
 import {type CorruptSessionError, SessionCodec} from "./codec.js"
-import {DistinctCounter} from "./distinct-counter.js"
 import {assertSid, describeValue} from "./keys.js"
 import {
   DEFAULT_TOMBSTONE_SECONDS,
@@ -22,6 +21,7 @@ import {
   validateSerializer,
   validateTimeout,
 } from "./options.js"
+import {OwnerIndex, validateOwner} from "./owners.js"
 import {isWrongType, READ_SESSION_WITH_TTL, TOMBSTONE_SESSIONS} from "./scripts.js"
 import {markExpiry, touchCanWait, unmarkExpiry} from "./touch-after.js"
 import {sessionTtl, type TtlOption, validateTtlOption} from "./ttl.js"
@@ -52,6 +52,9 @@ export class RedisStore extends Store {
   readonly #redis: SessionClient
   readonly #availability: Availability | undefined
   readonly #codec: SessionCodec
+  readonly #bulk: BulkSessions
+  /** The per-owner index, with option `owner`. */
+  readonly #owners: OwnerIndex | undefined
   /** The clients in use, with those the store built (which close() closes). */
   readonly #backend: Backend
   #warnedAboutCorruption = false
@@ -94,6 +97,24 @@ export class RedisStore extends Store {
       (error) => this.#reportCorrupt(error),
       this.maxBytes,
     )
+    this.#bulk = new BulkSessions({
+      redis: this.#redis,
+      prefix: this.prefix,
+      scanCount: this.scanCount,
+      codec: this.#codec,
+      tombstoneArgs: () => (this.tombstoneSeconds > 0 ? this.#tombstoneArgs() : undefined),
+    })
+    const ownerOf = validateOwner(options.owner)
+    this.#owners =
+      ownerOf &&
+      new OwnerIndex({
+        redis: this.#redis,
+        prefix: this.prefix,
+        ownerOf,
+        batchSize: this.scanCount,
+        readSessions: (keys) => this.#bulk.read(keys, undefined),
+        endSessions: (keys) => this.#bulk.end(keys, undefined),
+      })
     this.#availability = validateFlag("connectionEvents", options.connectionEvents ?? true)
       ? new Availability(
           this.#redis,
@@ -173,11 +194,13 @@ export class RedisStore extends Store {
     const serialized = this.#codec.serialize(session)
     const value = typeof serialized === "string" ? serialized : await serialized
     const seconds = this.disableTTL ? undefined : ttl
-    if (this.tombstoneSeconds === 0) {
-      await this.#redis.set(key, value, seconds, false)
-    } else {
-      await this.#redis.set(key, value, seconds, true).catch(ignoreWrongType)
-    }
+    // Before the write: an owner function that fails leaves nothing written.
+    const indexed = this.#owners?.track(sid, session, seconds)
+    const written =
+      this.tombstoneSeconds === 0
+        ? this.#redis.set(key, value, seconds, false)
+        : this.#redis.set(key, value, seconds, true).catch(ignoreWrongType)
+    await (indexed === undefined ? written : Promise.all([written, indexed]))
   }
 
   /**
@@ -199,7 +222,9 @@ export class RedisStore extends Store {
     const now = Date.now()
     const ttl = sessionTtl(session, this.ttl, now)
     if (this.touchAfter > 0 && touchCanWait(session, ttl, this.touchAfter * 1000, now)) return
-    await this.#retime(this.prefix + sid, ttl)
+    const indexed = ttl > 0 ? this.#owners?.track(sid, session, ttl) : undefined
+    const retimed = this.#retime(this.prefix + sid, ttl)
+    await (indexed === undefined ? retimed : Promise.all([retimed, indexed]))
   }
 
   /**
@@ -227,11 +252,14 @@ export class RedisStore extends Store {
   async #destroy(sid: string): Promise<void> {
     assertSid(sid)
     const key = this.prefix + sid
+    // With an owner index: what the session held says whose index to take it out of.
+    const held = this.#owners && (await this.#get(sid))
     if (this.tombstoneSeconds > 0) {
       await this.#redis.runScript(TOMBSTONE_SESSIONS, [key], this.#tombstoneArgs())
     } else {
       await this.#redis.del(key)
     }
+    if (held !== undefined) await this.#owners?.forget(sid, held)
   }
 
   #tombstoneArgs(): string[] {
@@ -241,48 +269,37 @@ export class RedisStore extends Store {
   /**
    * Ends every session under this prefix, batch by batch (never one huge command); each
    * is destroyed as `destroy` does it (a tombstone stays, unless tombstones are off).
+   * `{progress}` is told how many sessions are done after each batch.
    */
   override clear(): Promise<void>
   override clear(callback: Callback<void>): Promise<void>
-  override clear(callback?: Callback<void>): Promise<void> {
-    return withCallback(callback, async () => {
-      await this.#eachBatch(async (keys, source) => {
-        if (this.tombstoneSeconds > 0) {
-          await this.#redis.runScriptPerSlot(
-            TOMBSTONE_SESSIONS,
-            keys,
-            this.#tombstoneArgs(),
-            source,
-          )
-        } else {
-          await this.#redis.unlink(keys, source)
-        }
-      })
-    })
+  override clear(options: {progress: Progress}): Promise<void>
+  override clear(callbackOrOptions?: Callback<void> | {progress: Progress}): Promise<void> {
+    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) {
+      return this.#bulk.clear(callbackOrOptions.progress)
+    }
+    return withCallback(callbackOrOptions, () => this.#bulk.clear())
   }
 
-  /** How many sessions there are (tombstones not counted), without holding their keys. */
+  /**
+   * How many sessions there are (tombstones not counted), without holding their keys.
+   * `{progress}` is told the count so far after each batch.
+   */
   override length(): Promise<number>
   override length(callback: Callback<number>): Promise<void>
-  override length(callback?: Callback<number>): Promise<unknown> {
-    return withCallback(callback, async () => {
-      const counter = new DistinctCounter()
-      for await (const {keys} of this.#keyBatches()) for (const key of keys) counter.add(key)
-      return counter.size
-    })
+  override length(options: {progress: Progress}): Promise<number>
+  override length(callbackOrOptions?: Callback<number> | {progress: Progress}): Promise<unknown> {
+    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) {
+      return this.#bulk.length(callbackOrOptions.progress)
+    }
+    return withCallback(callbackOrOptions, () => this.#bulk.length())
   }
 
   /** The id of every session. */
   ids(): Promise<string[]>
   ids(callback: Callback<string[]>): Promise<void>
   ids(callback?: Callback<string[]>): Promise<unknown> {
-    return withCallback(callback, async () => {
-      const ids = new Set<string>()
-      for await (const {keys} of this.#keyBatches()) {
-        for (const key of keys) ids.add(this.#sidOf(key))
-      }
-      return [...ids]
-    })
+    return withCallback(callback, () => this.#bulk.ids())
   }
 
   /**
@@ -292,61 +309,42 @@ export class RedisStore extends Store {
    * comes once (told apart by a 52-bit fingerprint, as in `length()`).
    * @example for await (const [id, session] of store.entries()) if (session.user?.id === 7) ...
    */
-  async *entries(): AsyncGenerator<[string, SessionData]> {
-    const seen = new DistinctCounter()
-    for await (const {keys, source} of this.#keyBatches()) {
-      yield* await this.#readBatch(
-        keys.filter((key) => seen.add(key)),
-        source,
-      )
-    }
+  entries(): AsyncGenerator<[string, SessionData]> {
+    return this.#bulk.entries()
   }
 
   /** Every readable session, each with its `id`; values that cannot be read are skipped. */
   override all(): Promise<SessionWithId[]>
   override all(callback: Callback<SessionWithId[]>): Promise<void>
   override all(callback?: Callback<SessionWithId[]>): Promise<unknown> {
-    return withCallback(callback, async () => {
-      const seen = new Set<string>()
-      const sessions: SessionWithId[] = []
-      await this.#eachBatch(async (batch, source) => {
-        const keys = batch.filter((key) => !seen.has(key) && seen.add(key))
-        for (const [id, session] of await this.#readBatch(keys, source)) {
-          sessions.push(Object.assign(session, {id}))
-        }
-      })
-      return sessions
-    })
+    return withCallback(callback, () => this.#bulk.all())
   }
 
-  /** The readable sessions among `keys` (one MGET), as `[id, session]`. */
-  async #readBatch(keys: string[], source: unknown): Promise<[string, SessionData][]> {
-    if (keys.length === 0) return []
-    const values = await this.#redis.mget(keys, source)
-    const read = await Promise.all(
-      keys.map((key, i) => {
-        const raw = values[i]
-        // null: the key expired, was deleted or became a tombstone since SCAN.
-        return raw == null ? null : this.#codec.read(raw, this.#sidOf(key))
-      }),
-    )
-    return keys.flatMap((key, i): [string, SessionData][] => {
-      const session = read[i]
-      return session ? [[this.#sidOf(key), session]] : []
-    })
+  /**
+   * Every live session of one owner (option `owner`), each with its id, in time proportional
+   * to that owner's sessions. Checked against the sessions themselves: one that expired,
+   * was destroyed or changed hands since it was indexed is not listed.
+   * @example const devices = await store.sessionsOf(user.id)
+   */
+  async sessionsOf(owner: string | number): Promise<SessionWithId[]> {
+    const found = await this.#ownerIndex("sessionsOf").sessionsOf(owner)
+    return found.map(([id, session]) => Object.assign(session, {id}))
   }
 
-  /** Runs `handle` on each batch of our keys, the next SCAN already on its way. */
-  #eachBatch(handle: (keys: string[], source: unknown) => Promise<void>): Promise<void> {
-    return eachBatch(this.#keyBatches(), handle)
+  /**
+   * Logs one owner out everywhere: ends each of their sessions as `destroy` does (final,
+   * with tombstones). Resolves to how many sessions were ended.
+   * @example await store.revokeOwner(user.id) // after a password change
+   */
+  async revokeOwner(owner: string | number): Promise<number> {
+    return this.#ownerIndex("revokeOwner").revoke(owner)
   }
 
-  #keyBatches(): AsyncGenerator<ScanBatch> {
-    return keyBatches(this.#redis, this.prefix, this.scanCount)
-  }
-
-  #sidOf(key: string): string {
-    return key.slice(this.prefix.length)
+  #ownerIndex(method: string): OwnerIndex {
+    if (this.#owners === undefined) {
+      throw new TypeError(`store.${method}() needs the option owner (who owns a session)`)
+    }
+    return this.#owners
   }
 
   #reportCorrupt(error: CorruptSessionError): void {

@@ -9,6 +9,7 @@ import {bulkContract} from "./contract-bulk.js"
 import {coreContract} from "./contract-core.js"
 import {inputContract} from "./contract-input.js"
 import {logoutContract} from "./contract-logout.js"
+import {ownerContract} from "./contract-owner.js"
 import {RawRedis} from "./raw-redis.js"
 import type {RedisServer} from "./redis-servers.js"
 import {makeSession, uniquePrefix} from "./sessions.js"
@@ -82,6 +83,7 @@ export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
     inputContract(ctx)
     bulkContract(ctx)
     logoutContract(ctx)
+    ownerContract(ctx)
 
     it("saw no client errors", () => {
       expect(ctx.connection.errors).toEqual([])

@@ -1,0 +1,118 @@
+// The store's bulk work (length, ids, entries, all, clear): every key under the prefix walked
+// in batches of at most `scanCount`, so it never floods Redis or the heap, whatever the number
+// of sessions. RedisStore's bulk methods are thin wrappers over this.
+
+import type {SessionData} from "express-session"
+import {eachBatch, keyBatches} from "./batches.js"
+import type {ScanBatch, SessionClient} from "./clients/index.js"
+import type {SessionCodec} from "./codec.js"
+import {DistinctCounter} from "./distinct-counter.js"
+import {TOMBSTONE_SESSIONS} from "./scripts.js"
+
+/** Told how many sessions a bulk method has done so far, after each batch. */
+export type Progress = (done: number) => void
+
+export interface BulkDeps {
+  redis: SessionClient
+  prefix: string
+  scanCount: number
+  codec: SessionCodec
+  /** The tombstone script's arguments now, or undefined when tombstones are off. */
+  tombstoneArgs(): string[] | undefined
+}
+
+export class BulkSessions {
+  readonly #deps: BulkDeps
+
+  constructor(deps: BulkDeps) {
+    this.#deps = deps
+  }
+
+  /** How many sessions there are (tombstones not counted), without holding their keys. */
+  async length(progress?: Progress): Promise<number> {
+    const counter = new DistinctCounter()
+    for await (const {keys} of this.#keyBatches()) {
+      for (const key of keys) counter.add(key)
+      progress?.(counter.size)
+    }
+    return counter.size
+  }
+
+  async ids(): Promise<string[]> {
+    const ids = new Set<string>()
+    for await (const {keys} of this.#keyBatches()) {
+      for (const key of keys) ids.add(this.#sidOf(key))
+    }
+    return [...ids]
+  }
+
+  async *entries(): AsyncGenerator<[string, SessionData]> {
+    const seen = new DistinctCounter()
+    for await (const {keys, source} of this.#keyBatches()) {
+      yield* await this.read(
+        keys.filter((key) => seen.add(key)),
+        source,
+      )
+    }
+  }
+
+  async all(): Promise<(SessionData & {id: string})[]> {
+    const seen = new Set<string>()
+    const sessions: (SessionData & {id: string})[] = []
+    await this.#eachBatch(async (batch, source) => {
+      const keys = batch.filter((key) => !seen.has(key) && seen.add(key))
+      for (const [id, session] of await this.read(keys, source)) {
+        sessions.push(Object.assign(session, {id}))
+      }
+    })
+    return sessions
+  }
+
+  /** Ends every session, batch by batch, each as `destroy` does. */
+  async clear(progress?: Progress): Promise<void> {
+    let done = 0
+    await this.#eachBatch(async (keys, source) => {
+      await this.end(keys, source)
+      done += keys.length
+      progress?.(done)
+    })
+  }
+
+  /** The readable sessions among `keys` (one MGET per slot), as `[id, session]`. */
+  async read(keys: string[], source: unknown): Promise<[string, SessionData][]> {
+    if (keys.length === 0) return []
+    const values = await this.#deps.redis.mget(keys, source)
+    const read = await Promise.all(
+      keys.map((key, i) => {
+        const raw = values[i]
+        // null: the key expired, was deleted or became a tombstone since SCAN.
+        return raw == null ? null : this.#deps.codec.read(raw, this.#sidOf(key))
+      }),
+    )
+    return keys.flatMap((key, i): [string, SessionData][] => {
+      const session = read[i]
+      return session ? [[this.#sidOf(key), session]] : []
+    })
+  }
+
+  /** Ends the sessions at `keys` (any slots) as `destroy` does, one command per slot. */
+  end(keys: string[], source: unknown): Promise<unknown> {
+    const {redis, tombstoneArgs} = this.#deps
+    const args = tombstoneArgs()
+    if (args === undefined) return redis.unlink(keys, source)
+    return redis.runScriptPerSlot(TOMBSTONE_SESSIONS, keys, args, source)
+  }
+
+  /** Runs `handle` on each batch of our keys, a few at once while the walk goes on. */
+  #eachBatch(handle: (keys: string[], source: unknown) => Promise<void>): Promise<void> {
+    return eachBatch(this.#keyBatches(), handle)
+  }
+
+  #keyBatches(): AsyncGenerator<ScanBatch> {
+    return keyBatches(this.#deps.redis, this.#deps.prefix, this.#deps.scanCount)
+  }
+
+  #sidOf(key: string): string {
+    return key.slice(this.#deps.prefix.length)
+  }
+}
