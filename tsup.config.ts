@@ -4,7 +4,7 @@ import {defineConfig} from "tsup"
 // TypeScript compiler's JavaScript API, which the native compiler (typescript 7) does
 // not have, so typescript stays pinned to 5.x in devDependencies.
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: ["src/index.ts", "src/cli.ts"],
   format: ["esm", "cjs"],
   dts: true,
   clean: true,

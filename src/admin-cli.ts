@@ -1,0 +1,350 @@
+// The admin command line: `npx redis-session-store <command>`. A thin shell over the store's
+// own methods, so it keeps every promise they make (batches of scanCount, tombstones, the
+// time bound). The client comes from the app's own `redis` package.
+
+import {createRequire} from "node:module"
+import {createInterface} from "node:readline/promises"
+import {parseArgs} from "node:util"
+import {RedisStore} from "./store.js"
+
+export const HELP = `Usage: redis-session-store <command> [options]
+
+Commands:
+  count                  How many sessions there are.
+  list                   The id of every readable session, one per line.
+  show <sid>             One session, as JSON.
+  revoke <sid>           End one session (final: a tombstone keeps it dead).
+  revoke-owner <owner>   End every session of one owner (needs --owner-field, and the app's
+                         store built with the option owner, which keeps the index).
+  clear                  End every session under the prefix (asks first, unless --yes).
+
+Options:
+  --url <url>            Redis URL. Default: $REDIS_URL, else redis://localhost:6379
+  --cluster              The URL is one node of a Redis Cluster.
+  --prefix <prefix>      Key prefix of the sessions. Default: sess:
+  --owner-field <path>   Where a session names its owner, as the app's owner option reads it
+                         (for example user.id).
+  --scan-count <n>       Keys per batch. Default: 100
+  --json                 Output for scripts: one JSON value (list: one JSON object a line).
+  --yes                  Do not ask before clear.
+  --quiet                No progress on stderr.
+  -h, --help             This text.
+
+Exit codes: 0 done; 1 not done (no such session, clear not confirmed); 2 bad usage;
+3 Redis failed (unreachable, refused, timed out).`
+
+export const EXIT = {done: 0, notDone: 1, usage: 2, redisFailed: 3} as const
+
+/** A mistake in the command line itself (exit 2). */
+export class UsageError extends Error {}
+
+interface Io {
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+  stdin: NodeJS.ReadableStream
+  env: NodeJS.ProcessEnv
+}
+
+interface Parsed {
+  command: string
+  operand: string | undefined
+  url: string
+  cluster: boolean
+  prefix: string
+  ownerField: string | undefined
+  scanCount: number | undefined
+  json: boolean
+  yes: boolean
+  quiet: boolean
+}
+
+const COMMANDS: Record<string, "none" | "one"> = {
+  count: "none",
+  list: "none",
+  show: "one",
+  revoke: "one",
+  "revoke-owner": "one",
+  clear: "none",
+}
+
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed | "help" {
+  let parsed: ReturnType<typeof parseOptions>
+  try {
+    parsed = parseOptions(argv)
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+  const {values, positionals} = parsed
+  if (values.help || positionals.length === 0) return "help"
+  const [command, operand, ...extra] = positionals as [string, ...string[]]
+  const arity = COMMANDS[command]
+  if (arity === undefined) throw new UsageError(`Unknown command "${command}"`)
+  if (arity === "one" && (operand === undefined || operand === "")) {
+    throw new UsageError(`${command} needs one argument`)
+  }
+  if ((arity === "none" && operand !== undefined) || extra.length > 0) {
+    throw new UsageError(`Too many arguments for ${command}`)
+  }
+  if (command === "revoke-owner" && values["owner-field"] === undefined) {
+    throw new UsageError("revoke-owner needs --owner-field (where a session names its owner)")
+  }
+  return {
+    command,
+    operand,
+    url: values.url ?? env.REDIS_URL ?? "redis://localhost:6379",
+    cluster: values.cluster === true,
+    prefix: values.prefix ?? "sess:",
+    ownerField: values["owner-field"],
+    scanCount: values["scan-count"] === undefined ? undefined : Number(values["scan-count"]),
+    json: values.json === true,
+    yes: values.yes === true,
+    quiet: values.quiet === true,
+  }
+}
+
+function parseOptions(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: {type: "string"},
+      cluster: {type: "boolean"},
+      prefix: {type: "string"},
+      "owner-field": {type: "string"},
+      "scan-count": {type: "string"},
+      json: {type: "boolean"},
+      yes: {type: "boolean"},
+      quiet: {type: "boolean"},
+      help: {type: "boolean", short: "h"},
+    },
+  })
+}
+
+/** Runs one command line; resolves to the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let options: Parsed | "help"
+  try {
+    options = parseCommandLine(argv, io.env)
+  } catch (error) {
+    io.stderr.write(`error: ${(error as Error).message}\nSee redis-session-store --help\n`)
+    return EXIT.usage
+  }
+  if (options === "help") {
+    io.stdout.write(`${HELP}\n`)
+    return EXIT.done
+  }
+  let client: CliClient
+  try {
+    client = await connect(options)
+  } catch (error) {
+    io.stderr.write(`error: cannot reach ${safeUrl(options.url)}: ${messageOf(error)}\n`)
+    return error instanceof UsageError ? EXIT.usage : EXIT.redisFailed
+  }
+  try {
+    const store = new RedisStore({
+      client: client as never,
+      prefix: options.prefix,
+      ...(options.scanCount === undefined ? {} : {scanCount: options.scanCount}),
+      ...(options.ownerField === undefined ? {} : {owner: fieldReader(options.ownerField)}),
+      connectionEvents: false,
+    })
+    return await run(store, options, io)
+  } catch (error) {
+    io.stderr.write(`error: ${messageOf(error)}\n`)
+    return error instanceof TypeError || error instanceof UsageError ? EXIT.usage : EXIT.redisFailed
+  } finally {
+    await client.close()
+  }
+}
+
+async function run(store: RedisStore, options: Parsed, io: Io): Promise<number> {
+  const {stdout, stderr} = io
+  const print = (text: string, json: unknown) =>
+    stdout.write(`${options.json ? JSON.stringify(json) : text}\n`)
+  const progress = new ProgressLine(stderr, options.quiet)
+  const sid = options.operand as string
+  switch (options.command) {
+    case "count": {
+      const count = await store.length({progress: (done) => progress.tick("counted", done)})
+      progress.end("counted", count)
+      print(String(count), {count})
+      return EXIT.done
+    }
+    case "list": {
+      let listed = 0
+      for await (const [id] of store.entries()) {
+        print(id, {id})
+        progress.tick("listed", ++listed)
+      }
+      progress.end("listed", listed)
+      return EXIT.done
+    }
+    case "show": {
+      const session = await store.get(sid)
+      if (session === null) {
+        stderr.write(
+          `No session ${JSON.stringify(sid)} under prefix ${JSON.stringify(store.prefix)}\n`,
+        )
+        return EXIT.notDone
+      }
+      print(JSON.stringify(session, null, 2), {id: sid, session})
+      return EXIT.done
+    }
+    case "revoke": {
+      const existed = (await store.get(sid)) !== null
+      await store.destroy(sid)
+      print(existed ? `revoked ${sid}` : `no session ${sid}; it stays dead anyway`, {
+        id: sid,
+        revoked: existed,
+      })
+      return EXIT.done
+    }
+    case "revoke-owner": {
+      const revoked = await store.revokeOwner(sid)
+      print(`revoked ${revoked} session(s) of ${sid}`, {owner: sid, revoked})
+      return EXIT.done
+    }
+    default: {
+      if (!options.yes && !(await confirmed(io, store.prefix, options.url))) {
+        stderr.write("Not confirmed: nothing was cleared.\n")
+        return EXIT.notDone
+      }
+      let cleared = 0
+      await store.clear({
+        progress: (done) => {
+          cleared = done
+          progress.tick("cleared", done)
+        },
+      })
+      progress.end("cleared", cleared)
+      print(`cleared ${cleared} session(s)`, {cleared})
+      return EXIT.done
+    }
+  }
+}
+
+/** Asks on stderr, reads one line from stdin: only "yes" goes on. */
+async function confirmed(io: Io, prefix: string, url: string): Promise<boolean> {
+  const prompt = createInterface({input: io.stdin, output: io.stderr, terminal: false})
+  try {
+    io.stderr.write(
+      `End every session under prefix ${JSON.stringify(prefix)} on ${safeUrl(url)}? Type yes to go on: `,
+    )
+    const answer = await new Promise<string | undefined>((resolve) => {
+      prompt.once("line", resolve)
+      prompt.once("close", () => resolve(undefined))
+    })
+    // Piped answers are not echoed: end the prompt's line so the next message starts fresh.
+    if (!(io.stdin as {isTTY?: boolean}).isTTY) io.stderr.write("\n")
+    return answer?.trim() === "yes"
+  } finally {
+    prompt.close()
+  }
+}
+
+/** "counted 12,000 sessions (8,000/s)" on stderr, at most once a second, and once at the end. */
+class ProgressLine {
+  readonly #started = performance.now()
+  #lastShown = performance.now()
+
+  constructor(
+    private readonly stderr: NodeJS.WritableStream,
+    private readonly quiet: boolean,
+  ) {}
+
+  tick(verb: string, done: number): void {
+    const now = performance.now()
+    if (this.quiet || now - this.#lastShown < 1000) return
+    this.#lastShown = now
+    this.stderr.write(`${verb} ${this.#describe(done, now)}\n`)
+  }
+
+  end(verb: string, done: number): void {
+    if (!this.quiet) this.stderr.write(`${verb} ${this.#describe(done, performance.now())}, done\n`)
+  }
+
+  #describe(done: number, now: number): string {
+    const seconds = Math.max((now - this.#started) / 1000, 0.001)
+    const rate = Math.round(done / seconds)
+    return `${done.toLocaleString("en-US")} sessions in ${seconds.toFixed(1)} s (${rate.toLocaleString("en-US")}/s)`
+  }
+}
+
+/** The owner named at a dotted path of the session (`user.id`), as the app's option reads it. */
+function fieldReader(path: string) {
+  const steps = path.split(".")
+  return (session: object) =>
+    steps.reduce<unknown>(
+      (value, step) =>
+        typeof value === "object" && value !== null
+          ? (value as Record<string, unknown>)[step]
+          : undefined,
+      session,
+    ) as string | number | undefined
+}
+
+interface CliClient {
+  close(): Promise<void>
+}
+
+/** A node-redis client (or cluster) from the app's `redis` package, connected, no retries. */
+async function connect(options: Parsed): Promise<CliClient & object> {
+  let redis: {
+    createClient(options: object): NodeRedisLike
+    createCluster(options: object): NodeRedisLike
+  }
+  try {
+    redis = createRequire(import.meta.url)("redis")
+  } catch {
+    throw new UsageError("the command line needs the redis package: npm install redis")
+  }
+  // One attempt: a tool run by hand should fail at once, not retry forever.
+  const socket = {reconnectStrategy: false, connectTimeout: 5000}
+  const client = options.cluster
+    ? redis.createCluster({rootNodes: [{url: options.url}], defaults: {socket}})
+    : redis.createClient({url: options.url, socket})
+  let lastError: unknown
+  client.on("error", (error) => {
+    lastError = error
+  })
+  try {
+    await client.connect()
+  } catch (error) {
+    await closeQuietly(client)
+    throw lastError ?? error
+  }
+  return Object.assign(client, {close: () => closeQuietly(client)})
+}
+
+interface NodeRedisLike {
+  connect(): Promise<unknown>
+  on(event: "error", listener: (error: unknown) => void): unknown
+  close?(): Promise<unknown>
+  quit?(): Promise<unknown>
+  destroy?(): void
+  disconnect?(): Promise<unknown>
+}
+
+async function closeQuietly(client: NodeRedisLike): Promise<void> {
+  try {
+    if (client.destroy) client.destroy()
+    else await client.disconnect?.()
+  } catch {
+    // Closing after a failure: the failure already said what went wrong.
+  }
+}
+
+/** The URL without its password, for messages. */
+export function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = "***"
+    return parsed.toString()
+  } catch {
+    return "the given URL"
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

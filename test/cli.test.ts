@@ -1,0 +1,225 @@
+// The admin command line driven as a user drives it: a separate process, its arguments, its
+// stdin, and what it prints and exits with, against real servers (standalone and cluster).
+
+import {spawn} from "node:child_process"
+import {fileURLToPath} from "node:url"
+import type {SessionData} from "express-session"
+import {createClient, createCluster} from "redis"
+import {afterAll, beforeAll, describe, expect, it} from "vitest"
+import {type RedisClientLike, RedisStore} from "../src/index.js"
+import {
+  type RedisCluster,
+  type RedisServer,
+  startCluster,
+  startRedisServer,
+} from "./helpers/redis-servers.js"
+import {asStored, makeSession, uniquePrefix} from "./helpers/sessions.js"
+
+const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url))
+
+interface Outcome {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the command line in its own process, as `npx redis-session-store ...` would. */
+function cli(args: string[], options: {stdin?: string; env?: NodeJS.ProcessEnv} = {}) {
+  return new Promise<Outcome>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
+      env: {...process.env, REDIS_URL: "", ...options.env},
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk
+    })
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk
+    })
+    child.on("error", reject)
+    child.on("close", (code) => resolve({code, stdout, stderr}))
+    child.stdin.end(options.stdin ?? "")
+  })
+}
+
+const owner = (session: SessionData) => session.user?.id
+const userSession = (id: number) => makeSession(60_000, {user: {id, name: `user ${id}`}})
+
+describe("the admin command line", () => {
+  let server: RedisServer
+  let client: ReturnType<typeof createClient>
+
+  beforeAll(async () => {
+    server = await startRedisServer()
+    client = createClient({url: server.url})
+    await client.connect()
+  })
+  afterAll(async () => {
+    client?.destroy()
+    await server?.stop()
+  })
+
+  /** A store as the app has it, with sessions of users 1 and 2 and a neighbour's key. */
+  async function seeded(count = 6) {
+    const prefix = uniquePrefix("cli")
+    const store = new RedisStore({client: client as unknown as RedisClientLike, prefix, owner})
+    const sids = Array.from({length: count}, (_, i) => `s${i}`)
+    await Promise.all(sids.map((sid, i) => store.set(sid, userSession(i % 2 === 0 ? 1 : 2))))
+    await server.command("SET", `other:${prefix}keep`, "not ours")
+    const base = ["--url", server.url, "--prefix", prefix]
+    return {store, prefix, sids, base}
+  }
+
+  it("--help (or no command) prints the usage, commands and exit codes", async () => {
+    for (const args of [["--help"], ["-h"], []]) {
+      const {code, stdout} = await cli(args)
+      expect(code).toBe(0)
+      expect(stdout).toMatch(/^Usage: redis-session-store <command>/)
+      for (const command of ["count", "list", "show", "revoke", "revoke-owner", "clear"]) {
+        expect(stdout).toContain(`\n  ${command} `)
+      }
+      expect(stdout).toContain("Exit codes: 0 done; 1 not done")
+    }
+  })
+
+  it.each([
+    [["bogus"], /Unknown command "bogus"/],
+    [["show"], /show needs one argument/],
+    [["count", "extra"], /Too many arguments for count/],
+    [["revoke-owner", "7"], /revoke-owner needs --owner-field/],
+    [["count", "--bogus"], /Unknown option '--bogus'/],
+    [["count", "--scan-count", "many"], /scanCount must be a positive integer/],
+  ])("bad usage %j: a clear message and exit 2", async (args, message) => {
+    const {code, stderr, stdout} = await cli([...args, "--url", server.url])
+    expect(stderr).toMatch(message)
+    expect(code).toBe(2)
+    expect(stdout).toBe("")
+  })
+
+  it("unreachable Redis: exit 3 at once, and the password is never printed", async () => {
+    const {code, stderr} = await cli(["count"], {
+      env: {REDIS_URL: "redis://:s3cret-Pa55@127.0.0.1:1"},
+    })
+    expect(code).toBe(3)
+    expect(stderr).toMatch(/cannot reach redis:\/\/:\*\*\*@127\.0\.0\.1:1.*ECONNREFUSED/)
+    expect(stderr).not.toContain("s3cret")
+  })
+
+  it("count and list: the sessions under the prefix, with progress on stderr; --json for scripts", async () => {
+    const {store, sids, base} = await seeded()
+    await store.destroy("s0")
+    const count = await cli(["count", ...base])
+    expect(count).toMatchObject({code: 0, stdout: "5\n"})
+    expect(count.stderr).toMatch(/^counted 5 sessions in \d+\.\d s \([\d,]+\/s\), done\n$/)
+    expect(JSON.parse((await cli(["count", "--json", ...base])).stdout)).toEqual({count: 5})
+
+    const list = await cli(["list", ...base])
+    expect(list.code).toBe(0)
+    expect(list.stdout.trim().split("\n").sort()).toEqual(sids.slice(1))
+    const lines = (await cli(["list", "--json", "--quiet", ...base])).stdout.trim().split("\n")
+    expect(lines.map((line) => JSON.parse(line).id).sort()).toEqual(sids.slice(1))
+    const quiet = await cli(["count", "--quiet", ...base])
+    expect(quiet.stderr).toBe("")
+    // From REDIS_URL when there is no --url.
+    const fromEnv = await cli(["count", "--prefix", base[3] as string], {
+      env: {REDIS_URL: server.url},
+    })
+    expect(fromEnv.stdout).toBe("5\n")
+  })
+
+  it("show: one session as JSON, exit 1 when there is none", async () => {
+    const {store, base} = await seeded()
+    const shown = await cli(["show", "s1", ...base])
+    expect(shown.code).toBe(0)
+    expect(JSON.parse(shown.stdout)).toEqual(asStored((await store.get("s1")) as SessionData))
+    const json = JSON.parse((await cli(["show", "s1", "--json", ...base])).stdout)
+    expect(json.id).toBe("s1")
+    expect(json.session.user.id).toBe(2)
+    const missing = await cli(["show", "nope", ...base])
+    expect(missing.code).toBe(1)
+    expect(missing.stdout).toBe("")
+    expect(missing.stderr).toContain('No session "nope"')
+  })
+
+  it("revoke: ends one session for good, whether or not it existed", async () => {
+    const {store, base} = await seeded()
+    const revoked = await cli(["revoke", "s1", "--json", ...base])
+    expect(revoked.code).toBe(0)
+    expect(JSON.parse(revoked.stdout)).toEqual({id: "s1", revoked: true})
+    expect(await store.get("s1")).toBeNull()
+    await store.set("s1", userSession(2)) // a request still in flight saves it
+    expect(await store.get("s1")).toBeNull()
+    expect(await store.get("s2")).not.toBeNull()
+    const again = await cli(["revoke", "s1", ...base])
+    expect(again).toMatchObject({code: 0, stdout: "no session s1; it stays dead anyway\n"})
+  })
+
+  it("revoke-owner: ends one owner's sessions, the others stay", async () => {
+    const {store, base} = await seeded()
+    const done = await cli(["revoke-owner", "1", "--owner-field", "user.id", "--json", ...base])
+    expect(done.code).toBe(0)
+    expect(JSON.parse(done.stdout)).toEqual({owner: "1", revoked: 3})
+    expect(await store.sessionsOf(1)).toEqual([])
+    expect((await store.sessionsOf(2)).map((session) => session.id).sort()).toEqual([
+      "s1",
+      "s3",
+      "s5",
+    ])
+  })
+
+  it("clear: asks first; anything but yes changes nothing; yes or --yes ends every session", async () => {
+    const {store, prefix, base} = await seeded()
+    for (const answer of ["", "no\n", "y\n"]) {
+      const refused = await cli(["clear", ...base], {stdin: answer})
+      expect(refused.code).toBe(1)
+      expect(refused.stderr).toContain(`End every session under prefix "${prefix}"`)
+      expect(refused.stderr).toContain("Not confirmed: nothing was cleared.")
+      expect(await store.length()).toBe(6)
+    }
+    const cleared = await cli(["clear", ...base], {stdin: "yes\n"})
+    expect(cleared).toMatchObject({code: 0, stdout: "cleared 6 session(s)\n"})
+    expect(await store.length()).toBe(0)
+    expect(await server.command("GET", `other:${prefix}keep`)).toBe("not ours")
+
+    const second = await seeded(3)
+    const forced = await cli(["clear", "--yes", "--json", ...second.base])
+    expect(JSON.parse(forced.stdout)).toEqual({cleared: 3})
+    expect(forced.stderr).not.toContain("Type yes")
+    expect(await second.store.get("s0")).toBeNull()
+  })
+})
+
+describe("the admin command line on a cluster", () => {
+  let cluster: RedisCluster
+  let client: ReturnType<typeof createCluster>
+
+  beforeAll(async () => {
+    cluster = await startCluster()
+    client = createCluster({rootNodes: cluster.rootNodes})
+    await client.connect()
+  })
+  afterAll(async () => {
+    client?.destroy()
+    await cluster?.stop()
+  })
+
+  it("counts, revokes one owner's sessions across slots, and clears every master", async () => {
+    const prefix = uniquePrefix("cli-cluster")
+    const store = new RedisStore({client: client as unknown as RedisClientLike, prefix, owner})
+    const sids = Array.from({length: 30}, (_, i) => `s${i}`)
+    await Promise.all(sids.map((sid, i) => store.set(sid, userSession(i % 3))))
+    const holding = await Promise.all(
+      cluster.nodes.map(async (node) => ((await node.command("KEYS", `${prefix}*`)) as []).length),
+    )
+    expect(holding.filter((keys) => keys > 0)).toHaveLength(3) // spread over every master
+    const base = ["--cluster", "--url", cluster.rootNodes[0]?.url as string, "--prefix", prefix]
+    expect((await cli(["count", ...base])).stdout).toBe("30\n")
+    const revoked = await cli(["revoke-owner", "0", "--owner-field", "user.id", ...base])
+    expect(revoked).toMatchObject({code: 0, stdout: "revoked 10 session(s) of 0\n"})
+    expect(await store.length()).toBe(20)
+    expect(await store.sessionsOf(0)).toEqual([])
+    expect((await cli(["clear", "--yes", ...base])).code).toBe(0)
+    expect(await store.length()).toBe(0)
+  })
+})
