@@ -10,6 +10,7 @@ import {readFileSync} from "node:fs"
 import {writeFile} from "node:fs/promises"
 import os from "node:os"
 import {startCluster, startRedisServer} from "../test/helpers/redis-servers.js"
+import {adminSection} from "./admin.js"
 import {bulkCluster, bulkStandalone} from "./bulk.js"
 import {
   COMMAND,
@@ -64,6 +65,7 @@ async function main() {
     log("7. an outage under HTTP load")
     const outage = runs("outage") ? await outageSection() : skipped
     const redundant = runs("redundant") ? await redundantSection() : skipped
+    const admin = runs("admin") ? await adminSection(server) : skipped
 
     const targets = [
       ...ops.targets,
@@ -72,6 +74,7 @@ async function main() {
       ...e2e.targets,
       ...outage.targets,
       ...redundant.targets,
+      ...admin.targets,
     ]
     const report = [
       "# Benchmark results",
@@ -130,6 +133,10 @@ async function main() {
       "## 8. Redundant mode over HTTP: two servers against one, and one of two down",
       "",
       redundant.markdown,
+      "",
+      "## 9. Admin work on a million sessions",
+      "",
+      admin.markdown,
       "",
     ].join("\n")
     process.stdout.write(`${report}\n`)
