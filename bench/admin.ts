@@ -40,8 +40,13 @@ export async function adminSection(server: RedisServer) {
     })
 
     const owned = () => ({...realisticSession(), userId: "owner-7"}) as SessionData
-    const plant = () =>
-      Promise.all(Array.from({length: OWNER_SESSIONS}, (_, i) => store.set(`owned-${i}`, owned())))
+    // New ids each round: the ids revoked before are tombstones, which refuse a write.
+    let planted = 0
+    const plant = () => {
+      planted++
+      const sids = Array.from({length: OWNER_SESSIONS}, (_, i) => `owned-${planted}-${i}`)
+      return Promise.all(sids.map((sid) => store.set(sid, owned())))
+    }
     const revokeMs: number[] = []
     let longestRevokeMicros = 0
     for (let round = 0; round < REVOKE_ROUNDS; round++) {

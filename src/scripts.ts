@@ -39,8 +39,13 @@ export const TOMBSTONE_FIELD = "destroyedAt"
  */
 export const TOMBSTONE_SESSIONS = luaScript(
   "tombstone-sessions",
-  `local placed = 0
-for _, key in ipairs(KEYS) do
+  tombstoneLoop("for _, key in ipairs(KEYS) do"),
+)
+
+/** The tombstone loop, over the keys `header` names (KEYS, or ARGV from 3 on one node). */
+function tombstoneLoop(header: string): string {
+  return `local placed = 0
+${header}
   local kind = redis.call('TYPE', key).ok
   if kind == 'string' then redis.call('DEL', key) end
   if kind == 'string' or kind == 'none'
@@ -50,8 +55,8 @@ for _, key in ipairs(KEYS) do
     placed = placed + 1
   end
 end
-return placed`,
-)
+return placed`
+}
 
 /**
  * Reads a session with the milliseconds it has left, for `touchAfter`.
@@ -168,3 +173,53 @@ export const UNINDEX_SESSIONS = luaScript(
 for _, id in ipairs(ARGV) do removed = removed + redis.call('ZREM', KEYS[1], id) end
 return removed`,
 )
+
+// Cluster bulk work in one command per batch. A SCAN batch comes from one master, but its keys
+// fall in as many slots as keys, so a command per slot is a command per key. Redis 7 lets a
+// script flagged allow-cross-slot-keys reach keys of many slots held by the node it runs on;
+// declared KEYS must still share a slot, so these scripts take their keys in ARGV. One
+// command per batch (at most scanCount keys). A server before Redis 7 cannot compile the flag
+// line, and a key whose slot moved is an error (non local key) before or instead of a reply:
+// both go back to one command per slot, and every script here may safely run again.
+
+/**
+ * TOMBSTONE_SESSIONS over keys of many slots of the node it runs on.
+ * ARGV[1], ARGV[2]: as for TOMBSTONE_SESSIONS
+ * ARGV[3..]:        the sessions' keys
+ */
+export const TOMBSTONE_ON_NODE = luaScript(
+  "tombstone-on-node",
+  `#!lua flags=allow-cross-slot-keys
+${tombstoneLoop("for i = 3, #ARGV do\n  local key = ARGV[i]")}`,
+)
+
+/**
+ * MGET over keys of many slots of the node it runs on: each key's value, nil for anything but
+ * a string. A key this node does not serve is an error (never a silent nil).
+ * ARGV:  the keys
+ * Reply: the values, in the order of ARGV
+ */
+export const READ_ON_NODE = luaScript(
+  "read-on-node",
+  `#!lua flags=no-writes,allow-cross-slot-keys
+local values = {}
+for i, key in ipairs(ARGV) do
+  values[i] = false
+  if redis.call('TYPE', key).ok == 'string' then values[i] = redis.call('GET', key) end
+end
+return values`,
+)
+
+/** A server before Redis 7: it never will run a cross-slot script. */
+export function cannotCompileCrossSlot(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : ""
+  return /shebang|compil|unexpected symbol/i.test(message)
+}
+
+/** The node cannot run a cross-slot script now: send one command per slot instead. */
+export function isCrossSlotRefusal(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : ""
+  return /^(MOVED|ASK|CROSSSLOT|TRYAGAIN)|non local key|shebang|compil|unexpected symbol/i.test(
+    message,
+  )
+}

@@ -1,6 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
 import {toSessionClient} from "../src/clients/index.js"
 import {RedisStore} from "../src/index.js"
+import {READ_ON_NODE, TOMBSTONE_ON_NODE} from "../src/scripts.js"
 import {closeClient, connectClient, createUnconnected, kindsFor} from "./helpers/clients.js"
 import {type ContractEnv, contractSuite} from "./helpers/contract.js"
 import {RawRedis} from "./helpers/raw-redis.js"
@@ -29,6 +30,45 @@ describe("Redis Cluster, three masters", () => {
         expect(await store.ids()).toEqual(["a"])
       } finally {
         await closeClient(client)
+      }
+    })
+  })
+
+  const nodeRedisClusters = kindsFor("cluster").filter((kind) => kind.family === "node-redis")
+  describe.each(nodeRedisClusters)("$name: bulk work on Redis 7", (kind) => {
+    it("reads and ends a SCAN batch in one command on its master, not one per slot", async () => {
+      const connection = await connectClient(kind, env().servers)
+      try {
+        const raw = new RawRedis(cluster.nodes)
+        const prefix = uniquePrefix("batch")
+        const store = new RedisStore(connection.client, {prefix, scanCount: 1000})
+        const sids = Array.from({length: 120}, (_, i) => `s${i}`)
+        await Promise.all(sids.map((sid) => store.set(sid, makeSession())))
+        await raw.recordCommands()
+        expect(await store.all()).toHaveLength(120)
+        await store.clear()
+        expect(await store.length()).toBe(0)
+        const ours = (await raw.recordedCommands()).filter((args) =>
+          args.some((arg) => arg.startsWith(prefix)),
+        )
+        const named = (name: string, sha?: string) =>
+          ours.filter((args) => args[0]?.toUpperCase() === name && (!sha || args[1] === sha))
+        const reads = named("EVALSHA", READ_ON_NODE.sha)
+        const tombstones = named("EVALSHA", TOMBSTONE_ON_NODE.sha)
+        // Slot by slot it would be 120 of each (the 120 keys fall in about 120 slots).
+        expect(named("MGET")).toEqual([])
+        expect(reads.length).toBeGreaterThanOrEqual(3)
+        expect(reads.length).toBeLessThan(60)
+        expect(tombstones.length).toBeGreaterThanOrEqual(1)
+        expect(tombstones.length).toBeLessThan(60)
+        const keysOf = (args: string[]) => args.filter((arg) => arg.startsWith(prefix))
+        for (const args of [...reads, ...tombstones]) {
+          expect(keysOf(args).length).toBeLessThanOrEqual(1000)
+        }
+        expect(Math.max(...tombstones.map((args) => keysOf(args).length))).toBeGreaterThan(1)
+        for (const sid of sids) expect(await raw.type(`${prefix}${sid}`)).toBe("hash")
+      } finally {
+        await connection.close()
       }
     })
   })

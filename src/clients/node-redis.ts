@@ -16,7 +16,15 @@
 
 import calculateSlot from "cluster-key-slot"
 import type {Bounds} from "../deadline.js"
-import {type LuaScript, runScript} from "../scripts.js"
+import {
+  cannotCompileCrossSlot,
+  isCrossSlotRefusal,
+  type LuaScript,
+  READ_ON_NODE,
+  runScript,
+  TOMBSTONE_ON_NODE,
+  TOMBSTONE_SESSIONS,
+} from "../scripts.js"
 import {
   hasMethods,
   interleave,
@@ -168,6 +176,31 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Ses
     )
   }
 
+  /** False once a node said it cannot run a cross-slot script (Redis before 7). */
+  let crossSlotScripts = true
+
+  /**
+   * Runs an on-node `script` (keys after `args`, in ARGV) once over a whole SCAN batch on the
+   * master it came from; undefined when that cannot be done: the caller goes slot by slot.
+   */
+  async function onNodeAtOnce(
+    keys: readonly string[],
+    source: unknown,
+    script: LuaScript,
+    args: readonly string[],
+  ): Promise<{reply: unknown} | undefined> {
+    const node = directNode(source)
+    if (node === undefined || !crossSlotScripts) return undefined
+    try {
+      const stored = clientPrefix === "" ? keys : keys.map(serverKey)
+      return {reply: await evalOn(node, bounds, script, [], [...args, ...stored])}
+    } catch (error) {
+      if (!isCrossSlotRefusal(error)) throw error
+      if (cannotCompileCrossSlot(error)) crossSlotScripts = false
+      return undefined
+    }
+  }
+
   /** Every master's own client, as the cluster knows them now. */
   async function masterClients(): Promise<NodeRedisCommands[]> {
     return Promise.all(cluster.masters.map((master) => cluster.nodeClient(master)))
@@ -177,6 +210,8 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Ses
     ...singleKeyCommands(cluster, bounds),
     runScript: clusterEval,
     async mget(keys, source) {
+      const whole = await onNodeAtOnce(keys, source, READ_ON_NODE, [])
+      if (whole !== undefined) return toValues(whole.reply as unknown[])
       const values: (string | null)[] = new Array(keys.length).fill(null)
       for (const {group, reply} of await perSlot(keys, source, (client, slotKeys) =>
         bounds.run(client, (c) => c.mGet(slotKeys)),
@@ -195,6 +230,9 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Ses
       return replies.reduce((sum, {reply}) => sum + Number(reply), 0)
     },
     async runScriptPerSlot(script, keys, args, source) {
+      const onNode = script === TOMBSTONE_SESSIONS ? TOMBSTONE_ON_NODE : undefined
+      const whole = onNode && (await onNodeAtOnce(keys, source, onNode, args))
+      if (whole !== undefined) return [whole.reply]
       const replies = await perSlot(keys, source, (client, slotKeys) =>
         client === cluster
           ? clusterEval(script, slotKeys, args)
