@@ -106,7 +106,8 @@ export interface RedisStoreSettings {
    * Who owns a session (a user id, say; undefined or null for nobody), for revoking by owner:
    * the store then keeps an index per owner, and `store.sessionsOf(owner)` and
    * `store.revokeOwner(owner)` take time in proportion to that owner's sessions. Costs one
-   * more Redis command per `set`, `touch` and `destroy` of an owned session.
+   * more Redis command per `set` and `touch` of an owned session, and two per `destroy`
+   * (the session is read first, to learn its owner).
    * @default undefined (no index)
    * @example new RedisStore({client, owner: (session) => session.userId})
    */
