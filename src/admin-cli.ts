@@ -1,10 +1,16 @@
 // The admin command line: `npx redis-session-store <command>`. A thin shell over the store's
 // own methods, so it keeps every promise they make (batches of scanCount, tombstones, the
-// time bound). The client comes from the app's own `redis` package.
+// time bound). The client comes from the app's own package (see cli-client.ts).
 
-import {createRequire} from "node:module"
 import {createInterface} from "node:readline/promises"
 import {parseArgs} from "node:util"
+import {
+  CLIENT_PACKAGES,
+  type CliConnection,
+  type ClientPackage,
+  connect,
+  UsageError,
+} from "./cli-client.js"
 import {RedisStore} from "./store.js"
 
 export const HELP = `Usage: redis-session-store <command> [options]
@@ -21,6 +27,8 @@ Commands:
 Options:
   --url <url>            Redis URL. Default: $REDIS_URL, else redis://localhost:6379
   --cluster              The URL is one node of a Redis Cluster.
+  --client <package>     The client package to connect with: redis, ioredis or iovalkey.
+                         Default: the first of these the app has installed.
   --prefix <prefix>      Key prefix of the sessions. Default: sess:
   --owner-field <path>   Where a session names its owner, as the app's owner option reads it
                          (for example user.id).
@@ -35,9 +43,6 @@ Exit codes: 0 done; 1 not done (no such session, clear not confirmed); 2 bad usa
 
 export const EXIT = {done: 0, notDone: 1, usage: 2, redisFailed: 3} as const
 
-/** A mistake in the command line itself (exit 2). */
-export class UsageError extends Error {}
-
 interface Io {
   stdout: NodeJS.WritableStream
   stderr: NodeJS.WritableStream
@@ -50,6 +55,7 @@ interface Parsed {
   operand: string | undefined
   url: string
   cluster: boolean
+  client: ClientPackage | undefined
   prefix: string
   ownerField: string | undefined
   scanCount: number | undefined
@@ -88,11 +94,20 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
   if (command === "revoke-owner" && values["owner-field"] === undefined) {
     throw new UsageError("revoke-owner needs --owner-field (where a session names its owner)")
   }
+  const client = values.client
+  if (client !== undefined && !(CLIENT_PACKAGES as readonly string[]).includes(client)) {
+    throw new UsageError(`--client must be one of ${CLIENT_PACKAGES.join(", ")}, not "${client}"`)
+  }
+  const url = values.url || env.REDIS_URL || "redis://localhost:6379"
+  if (!isRedisUrl(url)) {
+    throw new UsageError(`--url must be a redis:// or rediss:// URL, not "${safeUrl(url)}"`)
+  }
   return {
     command,
     operand,
-    url: values.url ?? env.REDIS_URL ?? "redis://localhost:6379",
+    url,
     cluster: values.cluster === true,
+    client: client as ClientPackage | undefined,
     prefix: values.prefix ?? "sess:",
     ownerField: values["owner-field"],
     scanCount: values["scan-count"] === undefined ? undefined : Number(values["scan-count"]),
@@ -109,6 +124,7 @@ function parseOptions(argv: string[]) {
     options: {
       url: {type: "string"},
       cluster: {type: "boolean"},
+      client: {type: "string"},
       prefix: {type: "string"},
       "owner-field": {type: "string"},
       "scan-count": {type: "string"},
@@ -133,16 +149,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stdout.write(`${HELP}\n`)
     return EXIT.done
   }
-  let client: CliClient
+  let connection: CliConnection
   try {
-    client = await connect(options)
+    connection = await connect(options)
   } catch (error) {
     io.stderr.write(`error: cannot reach ${safeUrl(options.url)}: ${messageOf(error)}\n`)
     return error instanceof UsageError ? EXIT.usage : EXIT.redisFailed
   }
   try {
     const store = new RedisStore({
-      client: client as never,
+      client: connection.client as never,
       prefix: options.prefix,
       ...(options.scanCount === undefined ? {} : {scanCount: options.scanCount}),
       ...(options.ownerField === undefined ? {} : {owner: fieldReader(options.ownerField)}),
@@ -153,7 +169,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stderr.write(`error: ${messageOf(error)}\n`)
     return error instanceof TypeError || error instanceof UsageError ? EXIT.usage : EXIT.redisFailed
   } finally {
-    await client.close()
+    await connection.close()
   }
 }
 
@@ -283,54 +299,11 @@ function fieldReader(path: string) {
     ) as string | number | undefined
 }
 
-interface CliClient {
-  close(): Promise<void>
-}
-
-/** A node-redis client (or cluster) from the app's `redis` package, connected, no retries. */
-async function connect(options: Parsed): Promise<CliClient & object> {
-  let redis: {
-    createClient(options: object): NodeRedisLike
-    createCluster(options: object): NodeRedisLike
-  }
+function isRedisUrl(url: string): boolean {
   try {
-    redis = createRequire(import.meta.url)("redis")
+    return ["redis:", "rediss:"].includes(new URL(url).protocol)
   } catch {
-    throw new UsageError("the command line needs the redis package: npm install redis")
-  }
-  // One attempt: a tool run by hand should fail at once, not retry forever.
-  const socket = {reconnectStrategy: false, connectTimeout: 5000}
-  const client = options.cluster
-    ? redis.createCluster({rootNodes: [{url: options.url}], defaults: {socket}})
-    : redis.createClient({url: options.url, socket})
-  let lastError: unknown
-  client.on("error", (error) => {
-    lastError = error
-  })
-  try {
-    await client.connect()
-  } catch (error) {
-    await closeQuietly(client)
-    throw lastError ?? error
-  }
-  return Object.assign(client, {close: () => closeQuietly(client)})
-}
-
-interface NodeRedisLike {
-  connect(): Promise<unknown>
-  on(event: "error", listener: (error: unknown) => void): unknown
-  close?(): Promise<unknown>
-  quit?(): Promise<unknown>
-  destroy?(): void
-  disconnect?(): Promise<unknown>
-}
-
-async function closeQuietly(client: NodeRedisLike): Promise<void> {
-  try {
-    if (client.destroy) client.destroy()
-    else await client.disconnect?.()
-  } catch {
-    // Closing after a failure: the failure already said what went wrong.
+    return false
   }
 }
 

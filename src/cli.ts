@@ -4,5 +4,7 @@
 import {main} from "./admin-cli.js"
 
 main(process.argv.slice(2), process).then((code) => {
-  process.exitCode = code
+  // Exit once the output is written: a client may keep a timer (ioredis waits 2 s after
+  // disconnect) that would hold the process for nothing.
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)))
 })

@@ -6,6 +6,7 @@ import {fileURLToPath} from "node:url"
 import type {SessionData} from "express-session"
 import {createClient, createCluster} from "redis"
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
+import {CLIENT_PACKAGES} from "../src/cli-client.js"
 import {type RedisClientLike, RedisStore} from "../src/index.js"
 import {
   type RedisCluster,
@@ -90,21 +91,50 @@ describe("the admin command line", () => {
     [["revoke-owner", "7"], /revoke-owner needs --owner-field/],
     [["count", "--bogus"], /Unknown option '--bogus'/],
     [["count", "--scan-count", "many"], /scanCount must be a positive integer/],
+    [["count", "--client", "redis4"], /--client must be one of redis, ioredis, iovalkey/],
+    [["count", "--url", "http://:pw@localhost"], /--url must be a redis:\/\/ or rediss:\/\/ URL/],
   ])("bad usage %j: a clear message and exit 2", async (args, message) => {
-    const {code, stderr, stdout} = await cli([...args, "--url", server.url])
+    const {code, stderr, stdout} = await cli(["--url", server.url, ...args])
     expect(stderr).toMatch(message)
     expect(code).toBe(2)
     expect(stdout).toBe("")
   })
 
-  it("unreachable Redis: exit 3 at once, and the password is never printed", async () => {
-    const {code, stderr} = await cli(["count"], {
-      env: {REDIS_URL: "redis://:s3cret-Pa55@127.0.0.1:1"},
-    })
-    expect(code).toBe(3)
-    expect(stderr).toMatch(/cannot reach redis:\/\/:\*\*\*@127\.0\.0\.1:1.*ECONNREFUSED/)
-    expect(stderr).not.toContain("s3cret")
-  })
+  it.each(CLIENT_PACKAGES)(
+    "unreachable Redis (--client %s): exit 3 at once, and the password is never printed",
+    async (client) => {
+      const {code, stderr} = await cli(["count", "--client", client], {
+        env: {REDIS_URL: "redis://:s3cret-Pa55@127.0.0.1:1"},
+      })
+      expect(code).toBe(3)
+      expect(stderr).toMatch(/cannot reach redis:\/\/:\*\*\*@127\.0\.0\.1:1.*ECONNREFUSED/)
+      expect(stderr).not.toContain("s3cret")
+    },
+  )
+
+  it.each(["ioredis", "iovalkey"])(
+    "--client %s: an app without node-redis counts, lists, revokes and clears the same",
+    async (package_) => {
+      const {store, sids, base} = await seeded()
+      const args = [...base, "--client", package_]
+      expect(await cli(["count", ...args])).toMatchObject({code: 0, stdout: "6\n"})
+      const list = await cli(["list", "--quiet", ...args])
+      expect(list.stdout.trim().split("\n").sort()).toEqual(sids)
+      expect(
+        JSON.parse((await cli(["show", "s1", "--json", ...args])).stdout).session.user.id,
+      ).toBe(2)
+      const revoked = await cli(["revoke-owner", "1", "--owner-field", "user.id", ...args])
+      expect(revoked).toMatchObject({code: 0, stdout: "revoked 3 session(s) of 1\n"})
+      expect(await store.sessionsOf(1)).toEqual([])
+      expect(await cli(["revoke", "s1", ...args])).toMatchObject({code: 0, stdout: "revoked s1\n"})
+      expect(await store.get("s1")).toBeNull()
+      expect(await cli(["clear", "--yes", ...args])).toMatchObject({
+        code: 0,
+        stdout: "cleared 2 session(s)\n",
+      })
+      expect(await store.length()).toBe(0)
+    },
+  )
 
   it("count and list: the sessions under the prefix, with progress on stderr; --json for scripts", async () => {
     const {store, sids, base} = await seeded()
@@ -204,22 +234,63 @@ describe("the admin command line on a cluster", () => {
     await cluster?.stop()
   })
 
-  it("counts, revokes one owner's sessions across slots, and clears every master", async () => {
-    const prefix = uniquePrefix("cli-cluster")
-    const store = new RedisStore({client: client as unknown as RedisClientLike, prefix, owner})
-    const sids = Array.from({length: 30}, (_, i) => `s${i}`)
-    await Promise.all(sids.map((sid, i) => store.set(sid, userSession(i % 3))))
-    const holding = await Promise.all(
-      cluster.nodes.map(async (node) => ((await node.command("KEYS", `${prefix}*`)) as []).length),
-    )
-    expect(holding.filter((keys) => keys > 0)).toHaveLength(3) // spread over every master
-    const base = ["--cluster", "--url", cluster.rootNodes[0]?.url as string, "--prefix", prefix]
-    expect((await cli(["count", ...base])).stdout).toBe("30\n")
-    const revoked = await cli(["revoke-owner", "0", "--owner-field", "user.id", ...base])
-    expect(revoked).toMatchObject({code: 0, stdout: "revoked 10 session(s) of 0\n"})
-    expect(await store.length()).toBe(20)
-    expect(await store.sessionsOf(0)).toEqual([])
-    expect((await cli(["clear", "--yes", ...base])).code).toBe(0)
-    expect(await store.length()).toBe(0)
+  it.each(CLIENT_PACKAGES)(
+    "--client %s: counts, revokes one owner's sessions across slots, and clears every master",
+    async (package_) => {
+      const prefix = uniquePrefix("cli-cluster")
+      const store = new RedisStore({client: client as unknown as RedisClientLike, prefix, owner})
+      const sids = Array.from({length: 30}, (_, i) => `s${i}`)
+      await Promise.all(sids.map((sid, i) => store.set(sid, userSession(i % 3))))
+      const holding = await Promise.all(
+        cluster.nodes.map(
+          async (node) => ((await node.command("KEYS", `${prefix}*`)) as []).length,
+        ),
+      )
+      expect(holding.filter((keys) => keys > 0)).toHaveLength(3) // spread over every master
+      const url = cluster.rootNodes[0]?.url as string
+      const base = ["--cluster", "--client", package_, "--url", url, "--prefix", prefix]
+      expect((await cli(["count", ...base])).stdout).toBe("30\n")
+      const revoked = await cli(["revoke-owner", "0", "--owner-field", "user.id", ...base])
+      expect(revoked).toMatchObject({code: 0, stdout: "revoked 10 session(s) of 0\n"})
+      expect(await store.length()).toBe(20)
+      expect(await store.sessionsOf(0)).toEqual([])
+      expect((await cli(["clear", "--yes", ...base])).code).toBe(0)
+      expect(await store.length()).toBe(0)
+    },
+  )
+})
+
+describe("the admin command line on a cluster that needs a password", () => {
+  const password = "cli-s3cret"
+  let cluster: RedisCluster
+  let client: ReturnType<typeof createCluster>
+
+  beforeAll(async () => {
+    cluster = await startCluster()
+    for (const node of cluster.nodes) {
+      expect(await node.command("CONFIG", "SET", "requirepass", password)).toBe("OK")
+    }
+    client = createCluster({rootNodes: cluster.rootNodes, defaults: {password}})
+    await client.connect()
   })
+  afterAll(async () => {
+    client?.destroy()
+    await cluster?.stop()
+  })
+
+  it.each(CLIENT_PACKAGES)(
+    "--client %s: the URL's password reaches every master",
+    async (package_) => {
+      const prefix = uniquePrefix("cli-auth")
+      const store = new RedisStore({client: client as unknown as RedisClientLike, prefix})
+      await Promise.all(Array.from({length: 30}, (_, i) => store.set(`s${i}`, userSession(i))))
+      const {host, port} = cluster.nodes[0] as RedisServer
+      const args = ["count", "--cluster", "--client", package_, "--prefix", prefix]
+      const counted = await cli([...args, "--url", `redis://:${password}@${host}:${port}`])
+      expect(counted).toMatchObject({code: 0, stdout: "30\n"})
+      const refused = await cli([...args, "--url", `redis://:wrong-${password}@${host}:${port}`])
+      expect(refused.code).toBe(3)
+      expect(refused.stderr).not.toContain(password)
+    },
+  )
 })
