@@ -3,6 +3,8 @@
 
 import {type ChildProcess, fork} from "node:child_process"
 import {monitorEventLoopDelay} from "node:perf_hooks"
+import type {LuaScript} from "../src/scripts.js"
+import * as scripts from "../src/scripts.js"
 import type {RedisServer} from "../test/helpers/redis-servers.js"
 import {MiB, pinTo} from "./common.js"
 
@@ -13,6 +15,8 @@ export interface BulkSample {
   slowestGetMs: number
   /** The longest single command any master ran meanwhile, from its SLOWLOG (µs). */
   longestCommandMicros: number
+  /** Its name ("EVALSHA tombstone-on-node" for a script); "" when none was logged. */
+  longestCommandName: string
   error?: string
 }
 
@@ -33,17 +37,34 @@ export class CommandLog {
     )
   }
 
-  /** The longest command logged since start(), in µs (0 when none was over the threshold). */
-  async longest(): Promise<number> {
-    let longest = 0
+  /**
+   * The longest command logged since start() (0 µs when none was over the threshold), named:
+   * a stall of the whole machine shows as a cheap command (a SCAN) taking milliseconds.
+   */
+  async longest(): Promise<{micros: number; name: string}> {
+    let longest = {micros: 0, name: ""}
     for (const master of this.masters) {
       const entries = await master.command("SLOWLOG", "GET", -1)
       for (const entry of Array.isArray(entries) ? entries : []) {
-        if (Array.isArray(entry)) longest = Math.max(longest, Number(entry[2]))
+        if (Array.isArray(entry) && Number(entry[2]) > longest.micros) {
+          longest = {micros: Number(entry[2]), name: commandName(entry[3])}
+        }
       }
     }
     return longest
   }
+}
+
+const SCRIPT_NAMES = new Map(
+  Object.values(scripts)
+    .filter((value): value is LuaScript => typeof value === "object" && "sha" in value)
+    .map((script) => [script.sha, script.name]),
+)
+
+function commandName(args: unknown): string {
+  if (!Array.isArray(args)) return "?"
+  const name = String(args[0]).toUpperCase()
+  return name === "EVALSHA" ? `${name} ${SCRIPT_NAMES.get(String(args[1])) ?? "?"}` : name
 }
 
 export class Probe {
@@ -103,7 +124,10 @@ export async function measureBulk(
     heapMiB: Number.NaN,
     loopDelayMs: loop.max / 1e6,
     slowestGetMs,
-    longestCommandMicros: await commands.longest(),
+    ...(await commands.longest().then(({micros, name}) => ({
+      longestCommandMicros: micros,
+      longestCommandName: name,
+    }))),
     ...(error === undefined ? {} : {error}),
   }
 }
