@@ -18,8 +18,15 @@
 //   connects a client before it has a command for it (the app's own connect() would fail).
 
 import {type Bounds, type BoundsFamily, RedisUnavailableError} from "../deadline.js"
-import {type LuaScript, runScript} from "../scripts.js"
 import {
+  type LuaScript,
+  READ_ON_NODE,
+  runScript,
+  TOMBSTONE_ON_NODE,
+  TOMBSTONE_SESSIONS,
+} from "../scripts.js"
+import {
+  crossSlotBatches,
   hasMethods,
   interleave,
   type ScanCall,
@@ -222,9 +229,33 @@ export function ioredisCluster(
     return [...owners.values()]
   }
 
+  const wholeBatch = crossSlotBatches()
+
+  /**
+   * Runs an on-node `script` (keys after `args`, in ARGV, where keyPrefix is not added) once
+   * over a whole SCAN batch on the connection of the master it came from; undefined when
+   * that cannot be done: the caller goes slot by slot through the cluster. A write goes only
+   * to a ready connection, so that none waits in an offline queue past the store's answer.
+   */
+  function onNodeAtOnce(
+    keys: readonly string[],
+    source: unknown,
+    script: LuaScript,
+    args: readonly string[],
+  ): Promise<{reply: unknown} | undefined> {
+    const node = source as IoredisClient | undefined
+    const writes = script !== READ_ON_NODE
+    if (node === undefined || (writes && node.status !== "ready")) {
+      return Promise.resolve(undefined)
+    }
+    return wholeBatch(() => evalOn(node, nodeBounds, script, [], [...args, ...keys.map(serverKey)]))
+  }
+
   return {
     ...keyedCommands(cluster, bounds),
-    async mget(keys) {
+    async mget(keys, source) {
+      const whole = await onNodeAtOnce(keys, source, READ_ON_NODE, [])
+      if (whole !== undefined) return toValues(whole.reply as unknown[])
       const values: (string | null)[] = new Array(keys.length).fill(null)
       const groups = await perSlot(keys, (slotKeys) =>
         bounds.run(cluster, (c) => c.mget(...slotKeys)),
@@ -243,7 +274,10 @@ export function ioredisCluster(
       )
       return groups.reduce((sum, {reply}) => sum + Number(reply), 0)
     },
-    async runScriptPerSlot(script, keys, args) {
+    async runScriptPerSlot(script, keys, args, source) {
+      const onNode = script === TOMBSTONE_SESSIONS ? TOMBSTONE_ON_NODE : undefined
+      const whole = onNode && (await onNodeAtOnce(keys, source, onNode, args))
+      if (whole !== undefined) return [whole.reply]
       const groups = await perSlot(keys, (slotKeys) =>
         evalOn(cluster, bounds, script, slotKeys, args),
       )

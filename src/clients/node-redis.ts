@@ -17,8 +17,6 @@
 import calculateSlot from "cluster-key-slot"
 import type {Bounds} from "../deadline.js"
 import {
-  cannotCompileCrossSlot,
-  isCrossSlotRefusal,
   type LuaScript,
   READ_ON_NODE,
   runScript,
@@ -26,6 +24,7 @@ import {
   TOMBSTONE_SESSIONS,
 } from "../scripts.js"
 import {
+  crossSlotBatches,
   hasMethods,
   interleave,
   type ScanCall,
@@ -176,8 +175,7 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Ses
     )
   }
 
-  /** False once a node said it cannot run a cross-slot script (Redis before 7). */
-  let crossSlotScripts = true
+  const wholeBatch = crossSlotBatches()
 
   /**
    * Runs an on-node `script` (keys after `args`, in ARGV) once over a whole SCAN batch on the
@@ -190,15 +188,9 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Ses
     args: readonly string[],
   ): Promise<{reply: unknown} | undefined> {
     const node = directNode(source)
-    if (node === undefined || !crossSlotScripts) return undefined
-    try {
-      const stored = clientPrefix === "" ? keys : keys.map(serverKey)
-      return {reply: await evalOn(node, bounds, script, [], [...args, ...stored])}
-    } catch (error) {
-      if (!isCrossSlotRefusal(error)) throw error
-      if (cannotCompileCrossSlot(error)) crossSlotScripts = false
-      return undefined
-    }
+    if (node === undefined) return undefined
+    const stored = clientPrefix === "" ? keys : keys.map(serverKey)
+    return wholeBatch(() => evalOn(node, bounds, script, [], [...args, ...stored]))
   }
 
   /** Every master's own client, as the cluster knows them now. */

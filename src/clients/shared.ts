@@ -2,6 +2,7 @@
 // events, walking SCAN, and reading replies.
 
 import {prefixPattern} from "../keys.js"
+import {cannotCompileCrossSlot, isCrossSlotRefusal} from "../scripts.js"
 import type {ScanBatch} from "./types.js"
 
 export function hasMethods(client: object, names: readonly string[]): boolean {
@@ -110,5 +111,25 @@ export async function* interleave(walks: AsyncIterator<ScanBatch>[]): AsyncGener
     // Leave no SCAN running behind the caller, and no rejection unhandled.
     for (const promise of pending.values()) promise.catch(() => {})
     await Promise.allSettled(walks.map((walk) => walk.return?.()))
+  }
+}
+
+/**
+ * For a cluster on Redis 7: runs a whole SCAN batch with one cross-slot script on the master
+ * it came from, or resolves to undefined when that cannot be done now (a slot moved, the
+ * server is older), and the caller goes slot by slot. A server that cannot compile such a
+ * script is not asked again.
+ */
+export function crossSlotBatches() {
+  let supported = true
+  return async (run: () => Promise<unknown>): Promise<{reply: unknown} | undefined> => {
+    if (!supported) return undefined
+    try {
+      return {reply: await run()}
+    } catch (error) {
+      if (!isCrossSlotRefusal(error)) throw error
+      if (cannotCompileCrossSlot(error)) supported = false
+      return undefined
+    }
   }
 }
