@@ -108,7 +108,7 @@ async function main() {
       "",
       "Slowest concurrent GET: the slowest reply another process got while it sent one GET about",
       "every millisecond during the operation, i.e. how long the operation blocked Redis for",
-      "everyone else; the (idle) row is the same probe while nothing runs. Longest command in Redis: the longest single command any master executed during the operation, from its SLOWLOG (server time: network and client noise do not enter it, but a stall of the whole machine during a command does; commands under 0.2 ms are not logged). Peak live heap: the most this process's heap held above its level before, measured in a separate untimed run with a full GC every 50 ms (so young garbage is not counted).",
+      "everyone else; the (idle) row is the same probe while nothing runs. Longest command in Redis: the longest single command any master executed during the operation, from its SLOWLOG (server time: network and client noise do not enter it, but a stall of the whole machine during a command does; commands under 0.2 ms are not logged). Peak live heap: the most this process's heap and array buffers (where typed arrays keep their memory) held above their level before, measured in a separate untimed run with a full GC every 50 ms (so young garbage is not counted).",
       "",
       `## 3. Bulk on ${formatNumber(CONFIG.bulkSessions)} sessions, three-master cluster`,
       "",
