@@ -78,7 +78,10 @@ export class BulkSessions {
     })
   }
 
-  /** The readable sessions among `keys` (one MGET per slot), as `[id, session]`. */
+  /**
+   * The readable sessions among `keys`, as `[id, session]`: one MGET per slot, or on a Redis 7
+   * cluster one script on the master `source` names.
+   */
   async read(keys: string[], source: unknown): Promise<[string, SessionData][]> {
     if (keys.length === 0) return []
     const values = await this.#deps.redis.mget(keys, source)
@@ -95,7 +98,10 @@ export class BulkSessions {
     })
   }
 
-  /** Ends the sessions at `keys` (any slots) as `destroy` does, one command per slot. */
+  /**
+   * Ends the sessions at `keys` (any slots) as `destroy` does: one command per slot, or on a
+   * Redis 7 cluster one script on the master `source` names.
+   */
   end(keys: string[], source: unknown): Promise<unknown> {
     const {redis, tombstoneArgs} = this.#deps
     const args = tombstoneArgs()
