@@ -1,19 +1,26 @@
 // Whether Redis can serve sessions now, told as the store events express-session listens to:
 // "disconnect" makes it skip the store (requests go on without a session) until "connect".
 //
-// Down is learned three ways: the client says it is not ready (connecting, reconnecting,
-// closed); a command found no answer within the time bound (a stalled or unreachable
-// server: the client may still think it is connected); or a command failed otherwise and a
-// PING then fails too. Up again is learned only from a PING that every endpoint answers,
-// tried at once when the client reports a change and every `retryMs` meanwhile.
+// Down is learned three ways: the client says it is not ready (reconnecting, closed); a
+// command found no answer within the time bound (a stalled or unreachable server: the client
+// may still think it is connected); or a command failed in a way that says the server cannot
+// serve (a lost connection, CLUSTERDOWN, LOADING...) and a PING then fails too. Normal replies
+// (WRONGTYPE for a tombstone, NOSCRIPT, MOVED) never wake the probe. Up again is learned only
+// from a PING that every endpoint answers, tried at once when the client reports a change and
+// every `retryMs` meanwhile.
+//
+// A client making its first connection is starting, not down: nothing is announced until it
+// is ready, or until `firstConnectionMs` passed without that (then it is down).
 
 import type {SessionClient} from "./clients/index.js"
-import {RedisUnavailableError} from "./deadline.js"
+import {RedisUnavailableError, signalsOutage} from "./errors.js"
 
 export type AvailabilityEvent = "connect" | "disconnect"
 
 export class Availability {
   #up = true
+  /** The client has not been ready yet, and its first connection is within the bound. */
+  #starting = false
   #probing = false
   #stopped = false
   #wake: (() => void) | undefined
@@ -27,7 +34,7 @@ export class Availability {
     redis: SessionClient,
     emit: (event: AvailabilityEvent, reason?: unknown) => void,
     retryMs: number,
-    quietUntil?: Promise<unknown>,
+    firstConnectionMs: number,
   ) {
     this.#redis = redis
     this.#emit = emit
@@ -35,15 +42,13 @@ export class Availability {
     // Kept here: the client holds it only weakly (see watch()).
     this.#onClientEvent = () => this.check()
     this.#unwatch = redis.watch(this.#onClientEvent)
-    // A client that is not connected yet: say so once the app had a chance to listen
-    // (express-session subscribes right after the store is built), or, for a client the
-    // store is connecting itself, once that attempt is over.
-    if (quietUntil !== undefined) {
-      void quietUntil.then(() => {
-        if (!redis.isReady()) this.check()
-      })
-    } else if (!redis.isReady()) {
-      process.nextTick(() => this.check())
+    if (!redis.isReady()) {
+      this.#starting = true
+      setTimeout(() => {
+        if (!this.#starting) return
+        this.#starting = false
+        this.check()
+      }, firstConnectionMs).unref()
     }
   }
 
@@ -54,16 +59,25 @@ export class Availability {
     this.#wake?.()
   }
 
-  /** Every failed command comes here; errors Redis itself answered are not outages. */
+  /** Failed commands come here; only those that say a server cannot serve count. */
   commandFailed(error: unknown): void {
-    if (error instanceof RedisUnavailableError) this.#set(false, error)
-    else if (error instanceof TypeError) return
+    if (!signalsOutage(error)) return
+    if (error instanceof RedisUnavailableError) {
+      // A command that waited for the first connection and gave up: that is an outage.
+      this.#starting = false
+      this.#set(false, error)
+    }
     this.check()
   }
 
   /** Looks again now: at once when the client says it is not ready, else by PING. */
   check(): void {
     if (this.#stopped) return
+    if (this.#starting) {
+      // Still making its first connection: not an outage while within the bound.
+      if (this.#redis.isReady()) this.#starting = false
+      return
+    }
     if (this.#probing) {
       this.#wake?.()
       return

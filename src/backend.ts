@@ -7,9 +7,9 @@ import type {FailureObserver} from "./deadline.js"
 import type {RedisClientLike, RedisStoreOptions} from "./options.js"
 import {
   type ClientSettings,
-  createOwnedClient,
   hasClientSettings,
   type OwnedClient,
+  prepareOwnedClient,
 } from "./owned-client.js"
 import {RedundantClient, type ServerEvent, type ServerReport} from "./redundant.js"
 
@@ -17,14 +17,14 @@ export interface Backend {
   readonly redis: SessionClient
   /** Every client in use, the app's and the store's own. */
   readonly clients: readonly RedisClientLike[]
-  /** Settles when the clients the store built have made (or failed) their first connection. */
-  readonly connected: Promise<void> | undefined
   close(): Promise<void>
 }
 
 interface BackendHooks {
   timeoutMs: number
   retryMs: number
+  /** How long a server's first connection may take before it counts as down. */
+  firstConnectionMs: number
   tombstoneSeconds: number
   touchAfter: number
   /** Hears of every failed command (for one client), or of operations every server failed. */
@@ -34,32 +34,44 @@ interface BackendHooks {
   report: (event: ServerEvent, report: ServerReport) => void
 }
 
-export function buildBackend(options: RedisStoreOptions, hooks: BackendHooks): Backend {
+/**
+ * Checks the client options (every `clients` entry included) and returns what builds the
+ * backend: nothing is built or connected before everything was found valid.
+ */
+export function prepareBackend(options: RedisStoreOptions): (hooks: BackendHooks) => Backend {
   const clients = (options as {clients?: unknown}).clients
-  if (clients !== undefined) return redundantBackend(options, clients, hooks)
+  if (clients !== undefined) return prepareRedundant(options, clients)
   if (options.client !== undefined && hasClientSettings(options)) {
     throw new TypeError("Give either options.client or settings to build one (url, host...)")
   }
-  const owned =
-    options.client === undefined && hasClientSettings(options)
-      ? createOwnedClient(options as ClientSettings, hooks.clientError)
-      : undefined
-  const client = (options.client ?? owned?.client) as RedisClientLike
-  return {
-    redis: toSessionClient(client, hooks.timeoutMs, hooks.observe),
-    clients: [client],
-    connected: owned?.connected,
-    close: async () => {
-      await owned?.close()
-    },
+  if (options.client !== undefined) {
+    const client = options.client
+    return (hooks) => ({
+      redis: toSessionClient(client, hooks.timeoutMs, hooks.observe),
+      clients: [client],
+      close: async () => {},
+    })
+  }
+  if (!hasClientSettings(options)) {
+    // Neither a client nor settings: let the client check say what is accepted.
+    toSessionClient(options.client)
+  }
+  const build = prepareOwnedClient(options as ClientSettings)
+  return (hooks) => {
+    const owned = build(hooks.clientError)
+    const client = owned.client as RedisClientLike
+    return {
+      redis: toSessionClient(client, hooks.timeoutMs, hooks.observe),
+      clients: [client],
+      close: () => owned.close(),
+    }
   }
 }
 
-function redundantBackend(
+function prepareRedundant(
   options: RedisStoreOptions,
   entries: unknown,
-  hooks: BackendHooks,
-): Backend {
+): (hooks: BackendHooks) => Backend {
   if (options.client !== undefined || hasClientSettings(options)) {
     throw new TypeError(
       "Give either options.clients or one client (client, url, host...), not both",
@@ -68,47 +80,57 @@ function redundantBackend(
   if (!Array.isArray(entries) || entries.length === 0) {
     throw new TypeError("options.clients must be a non-empty array of clients or client settings")
   }
-  if (hooks.tombstoneSeconds === 0) {
-    // Without tombstones a server that was away during a logout would bring the session back.
-    throw new TypeError("options.clients needs tombstones: tombstoneSeconds must be above 0")
-  }
-  if (hooks.touchAfter > 0) {
-    throw new TypeError("touchAfter is not available with options.clients yet")
-  }
   if (options.owner !== undefined) {
     throw new TypeError("owner is not available with options.clients yet")
   }
-  const owned: OwnedClient[] = []
-  const built = entries.map((entry: unknown, i) => {
+  // Every entry is checked before any is built.
+  const prepared = entries.map((entry: unknown, i) => {
     if (typeof entry === "object" && entry !== null && isSupportedClient(entry)) {
-      return {client: entry as RedisClientLike, name: `clients[${i}]`, connected: undefined}
+      return {client: entry as RedisClientLike, name: `clients[${i}]`}
     }
     if (typeof entry === "object" && entry !== null && hasClientSettings(entry)) {
       const settings = entry as ClientSettings
-      const own = createOwnedClient(settings, (error) => redundant.serverFailed(i, error))
-      owned.push(own)
-      const name = `clients[${i}] (${where(settings)})`
-      return {client: own.client as RedisClientLike, name, connected: own.connected}
+      return {build: prepareOwnedClient(settings), name: `clients[${i}] (${where(settings)})`}
     }
     throw new TypeError(`options.clients[${i}] must be a client or client settings (url, host...)`)
   })
-  const redundant: RedundantClient = new RedundantClient(
-    built.map(({client, name, connected}, i) => ({
-      name,
-      connected,
-      redis: toSessionClient(client, hooks.timeoutMs, (error) => redundant.serverFailed(i, error)),
-    })),
-    {tombstoneSeconds: hooks.tombstoneSeconds, retryMs: hooks.retryMs, report: hooks.report},
-  )
-  return {
-    redis: redundant,
-    clients: built.map(({client}) => client),
-    connected:
-      owned.length > 0 ? Promise.all(owned.map((own) => own.connected)).then(() => {}) : undefined,
-    close: async () => {
-      redundant.stop()
-      await Promise.all(owned.map((own) => own.close()))
-    },
+  return (hooks) => {
+    if (hooks.tombstoneSeconds === 0) {
+      // Without tombstones a server that was away during a logout would bring the session back.
+      throw new TypeError("options.clients needs tombstones: tombstoneSeconds must be above 0")
+    }
+    if (hooks.touchAfter > 0) {
+      throw new TypeError("touchAfter is not available with options.clients yet")
+    }
+    const owned: OwnedClient[] = []
+    const built = prepared.map((entry, i) => {
+      if ("client" in entry) return {client: entry.client, name: entry.name}
+      const own = entry.build((error) => redundant.serverFailed(i, error))
+      owned.push(own)
+      return {client: own.client as RedisClientLike, name: entry.name}
+    })
+    const redundant: RedundantClient = new RedundantClient(
+      built.map(({client, name}, i) => ({
+        name,
+        redis: toSessionClient(client, hooks.timeoutMs, (error) =>
+          redundant.serverFailed(i, error),
+        ),
+      })),
+      {
+        tombstoneSeconds: hooks.tombstoneSeconds,
+        retryMs: hooks.retryMs,
+        firstConnectionMs: hooks.firstConnectionMs,
+        report: hooks.report,
+      },
+    )
+    return {
+      redis: redundant,
+      clients: built.map(({client}) => client),
+      close: async () => {
+        redundant.stop()
+        await Promise.all(owned.map((own) => own.close()))
+      },
+    }
   }
 }
 

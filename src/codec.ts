@@ -51,6 +51,7 @@ export class SessionCodec {
     } catch (cause) {
       throw serializeFailed(cause)
     }
+    if (typeof value === "string") return this.#checkSerialized(value)
     if (isThenable(value)) {
       return Promise.resolve(value).then(
         (resolved) => this.#checkSerialized(resolved),
@@ -82,12 +83,27 @@ export class SessionCodec {
    * Stays synchronous for a synchronous `parse` (JSON): `get` is on every request's path.
    */
   read(raw: string, sid: string): SessionData | null | Promise<SessionData | null> {
+    return this.readAt(raw, sid, 0)
+  }
+
+  /**
+   * `read` for the value at `key`, whose session id starts at `idStart`: the id is cut out
+   * only when a report needs it (`get` runs on every request).
+   */
+  readAt(
+    raw: string,
+    key: string,
+    idStart: number,
+  ): SessionData | null | Promise<SessionData | null> {
     let parsed: unknown
     try {
       parsed = this.serializer.parse(raw)
     } catch (cause) {
-      return this.#parseFailed(sid, cause)
+      return this.#parseFailed(key.slice(idStart), cause)
     }
+    // A session first: a promise never has a cookie object.
+    if (isSessionShape(parsed)) return parsed
+    const sid = key.slice(idStart)
     if (isThenable(parsed)) {
       return Promise.resolve(parsed).then(
         (session: unknown) => this.#checkShape(session, sid),

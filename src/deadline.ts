@@ -1,32 +1,55 @@
-// The time bound on every Redis command (option `timeout`), at a cost per call of a few
-// hundred nanoseconds rather than an AbortController and a timer each.
+// The time bound on every Redis command (option `timeout`), at a cost per call of one promise,
+// rather than an AbortController and a timer each.
 //
 // Time is cut into slices of `sliceMs`. Every command sent during a slice shares that slice's
 // one timer, which fires `timeoutMs` after the slice began: then every command of the slice
-// that has not settled is rejected with a RedisUnavailableError (code ETIMEDOUT). Commands
-// given to a client that is not ready (they wait in its queue) also carry the slice's
-// AbortSignal, aborted then, so that the client withdraws them: never sent, they can no
-// longer take effect later. A command sent
-// late in its slice gets a little less than `timeoutMs`, never more.
+// that has not settled is rejected with a RedisUnavailableError (code ETIMEDOUT). A command
+// sent late in its slice gets a little less than `timeoutMs`, never more. A slice keeps its
+// commands' reject functions only while one of them is unsettled (rejecting a settled promise
+// does nothing), so a healthy store holds one slice's worth at most.
+//
+// Commands given to a client that is not ready (they wait in its queue) also carry the
+// slice's AbortSignal, aborted then, so that the client withdraws them: never sent, they can
+// no longer take effect later.
+//
+// The first connection is different: a client the app has not finished connecting (connect()
+// not awaited, ioredis connecting by itself) is not down, it is starting. A command for it
+// waits here, in the store, until the client is ready, and is sent then; it is never handed
+// to the client's offline queue, so a command rejected at the bound is never sent.
 
 import {setMaxListeners} from "node:events"
+import {TOMBSTONED, type Tombstoned} from "./clients/types.js"
+import {isWrongType, RedisUnavailableError, signalsOutage} from "./errors.js"
 
-/** Why a store method gave up on Redis; `code` says what happened. */
-export class RedisUnavailableError extends Error {
-  override readonly name = "RedisUnavailableError"
-  constructor(
-    readonly code: "ETIMEDOUT" | "ENOTCONN",
-    message: string,
-  ) {
-    super(message)
-  }
-}
+export {RedisUnavailableError} from "./errors.js"
 
 type Reject = (error: unknown) => void
+/** A command on `client`; `arg` saves a closure per call on the hottest paths (`get`). */
+type Command<C, T, A = undefined> = (client: C, arg: A) => Promise<T>
+/**
+ * Turns a reply into what the caller wants, in the same step (no promise of its own); it is
+ * given the command's `arg` too, so that it need not be a closure made per call.
+ */
+export type Finish<T, R, A = unknown> = (reply: T | Tombstoned, arg: A) => R
+
+/** A `finish` for writes whose reply nobody reads: they resolve to undefined. */
+export const DISCARD: Finish<unknown, undefined> = () => undefined
 
 /** Runs commands on a client of some family with the time bound, or without one. */
 export interface Bounds {
-  run<C extends object, T>(client: C, command: (client: C) => Promise<T>): Promise<T>
+  run<C extends object, T>(client: C, command: Command<C, T>): Promise<T>
+  /**
+   * As `run`, but a WRONGTYPE reply (a tombstone at the key) is an answer, not an error: the
+   * reply, or TOMBSTONED, goes through `finish`, whose result (or throw) settles the call.
+   */
+  runGuarded<C extends object, T, R, A = undefined>(
+    client: C,
+    command: Command<C, T, A>,
+    finish: Finish<T, R, A>,
+    arg?: A,
+  ): Promise<R>
+  /** The store was closed: commands still waiting for a first connection fail now. */
+  release(): void
 }
 
 /** What a client family tells Deadlines: how to attach a signal, how to read its errors. */
@@ -46,22 +69,38 @@ export interface BoundsFamily {
   mapError(error: unknown): unknown
 }
 
-/** Hears about every command that failed, after its error was made readable. */
+/** Hears about every command that failed because a server could not serve it. */
 export type FailureObserver = (error: unknown) => void
 
+/** The client whose first connection the store waits for, and how to hear it change. */
+export interface Readiness {
+  readonly client: object
+  /** Calls `listener` on the client's connection events; returns the undo. */
+  watch(listener: () => void): () => void
+}
+
+/** How often a client without events is looked at while commands wait for it to connect. */
+const FIRST_CONNECTION_POLL_MS = 10
+
 class Slice {
-  readonly controller = new AbortController()
-  readonly pending = new Set<Reject>()
+  #controller: AbortController | undefined
+  /**
+   * Reject functions of the commands sent in this slice; only the first `count` are current.
+   * Once none is pending they are all settled, and the list starts over (entries past
+   * `count` are stale: rejecting a settled promise would do nothing anyway).
+   */
+  readonly rejects: Reject[] = []
+  count = 0
+  pending = 0
   /** New commands join the slice until it closes (after `sliceMs`), without reading the clock. */
   open = true
+  expired = false
 
   constructor(
     timeoutMs: number,
     sliceMs: number,
     private readonly observe: FailureObserver,
   ) {
-    // Every command of the slice listens to this one signal: no "possible leak" warning.
-    setMaxListeners(0, this.controller.signal)
     // unref: a pending bound must not keep a process alive that has nothing else to do.
     setTimeout(() => {
       this.open = false
@@ -69,16 +108,37 @@ class Slice {
     setTimeout(() => this.#expire(timeoutMs), timeoutMs).unref()
   }
 
+  /** The signal queued commands of this slice carry (made on first use). */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      // Every queued command of the slice listens to this one signal: no "leak" warning.
+      setMaxListeners(0, this.#controller.signal)
+    }
+    return this.#controller.signal
+  }
+
+  add(reject: Reject): void {
+    this.rejects[this.count++] = reject
+  }
+
+  settle(): void {
+    if (--this.pending === 0) this.count = 0
+  }
+
   #expire(timeoutMs: number): void {
     this.open = false
-    if (this.pending.size === 0) return
+    this.expired = true
+    if (this.pending === 0) return
     const error = new RedisUnavailableError(
       "ETIMEDOUT",
       `Redis did not answer within ${timeoutMs} ms (timeout); the command was withdrawn if it had not been sent yet`,
     )
-    for (const reject of this.pending) reject(error)
-    this.pending.clear()
-    this.controller.abort(error)
+    const current = this.rejects.slice(0, this.count)
+    this.count = 0
+    this.rejects.length = 0
+    for (const reject of current) reject(error)
+    this.#controller?.abort(error)
     this.observe(error)
   }
 }
@@ -87,63 +147,273 @@ export class Deadlines implements Bounds {
   readonly #timeoutMs: number
   readonly #sliceMs: number
   readonly #family: BoundsFamily
+  readonly #isReady: (client: object) => boolean
   readonly #observe: FailureObserver
+  #firstConnection: FirstConnection | undefined
   #current: Slice | undefined
 
   constructor(timeoutMs: number, family: BoundsFamily, observe: FailureObserver) {
     this.#timeoutMs = timeoutMs
     this.#family = family
+    this.#isReady = family.isReady
     this.#observe = observe
     // Slices of at most 50 ms: up to timeout/50 live timers, and at most 50 ms of slack.
     this.#sliceMs = Math.max(1, Math.min(50, Math.floor(timeoutMs / 4)))
   }
 
-  run<C extends object, T>(client: C, command: (client: C) => Promise<T>): Promise<T> {
+  /**
+   * Called once, right after the adapter is made: when its client is not ready yet, commands
+   * for it wait for its first connection (see FirstConnection).
+   */
+  awaitFirstConnection(readiness: Readiness): void {
+    if (!this.#family.isReady(readiness.client)) {
+      this.#firstConnection = new FirstConnection(readiness, this.#family)
+    }
+  }
+
+  run<C extends object, T>(client: C, command: Command<C, T>): Promise<T> {
+    return this.runGuarded(client, command, undefined)
+  }
+
+  /** Without `finish`, as `run`: not guarded, the reply as it is. */
+  runGuarded<C extends object, T, R, A = undefined>(
+    client: C,
+    command: Command<C, T, A>,
+    finish: Finish<T, R, A> | undefined,
+    arg?: A,
+  ): Promise<R> {
     let slice = this.#current
     if (slice === undefined || !slice.open) {
       slice = new Slice(this.#timeoutMs, this.#sliceMs, this.#observe)
       this.#current = slice
     }
-    const mapError = this.#family.mapError
-    const observe = this.#observe
-    let target: C | undefined = client
-    if (!this.#family.isReady(client)) {
-      target = this.#family.withSignal(client, slice.controller.signal)
-      if (target === undefined) {
+    if (this.#isReady(client)) {
+      // The hot path: one promise, three closures, no clock.
+      slice.pending++
+      const sent = command(client, arg as A)
+      return new Promise((resolve, reject) => {
+        slice.add(reject)
+        sent.then(
+          (value) => {
+            slice.settle()
+            if (finish === undefined) resolve(value as unknown as R)
+            else settleWith(finish, value, arg as A, resolve, reject)
+          },
+          (error: unknown) => this.#failed(slice, error, resolve, reject, finish, arg as A),
+        )
+      })
+    }
+    const first = this.#firstConnection
+    if (first?.waiting) {
+      return this.#afterFirstConnection(
+        first,
+        slice,
+        () => command(client, arg as A),
+        finish,
+        arg as A,
+      )
+    }
+    const target = this.#family.withSignal(client, slice.signal)
+    if (target === undefined) {
+      const error = new RedisUnavailableError(
+        "ENOTCONN",
+        "The Redis client is not ready (reconnecting, or closed); the command was not queued",
+      )
+      this.#observe(error)
+      return Promise.reject(error)
+    }
+    slice.pending++
+    const sent = command(target, arg as A)
+    return new Promise((resolve, reject) => {
+      slice.add(reject)
+      this.#follow(slice, sent, resolve, reject, finish, arg as A)
+    })
+  }
+
+  /** Settles the caller's promise with the command's outcome, unless the bound came first. */
+  #follow<T, R, A>(
+    slice: Slice,
+    sent: Promise<T>,
+    resolve: (value: R) => void,
+    reject: Reject,
+    finish: Finish<T, R, A> | undefined,
+    arg: A,
+  ): void {
+    sent.then(
+      (value) => {
+        slice.settle()
+        if (finish === undefined) resolve(value as unknown as R)
+        else settleWith(finish, value, arg, resolve, reject)
+      },
+      (error: unknown) => this.#failed(slice, error, resolve, reject, finish, arg),
+    )
+  }
+
+  #failed<T, R, A>(
+    slice: Slice,
+    error: unknown,
+    resolve: (value: R) => void,
+    reject: Reject,
+    finish: Finish<T, R, A> | undefined,
+    arg: A,
+  ): void {
+    // Already rejected by the bound: the late error changes nothing.
+    if (slice.expired) return
+    slice.settle()
+    if (finish !== undefined && isWrongType(error)) {
+      settleWith(finish, TOMBSTONED, arg, resolve, reject)
+      return
+    }
+    const readable = this.#family.mapError(error)
+    if (signalsOutage(readable)) this.#observe(readable)
+    reject(readable)
+  }
+
+  /**
+   * A command for a client still making its first connection: kept here until the client is
+   * ready, then sent. At the bound it is rejected (ENOTCONN) and never sent.
+   */
+  #afterFirstConnection<T, R, A>(
+    first: FirstConnection,
+    slice: Slice,
+    send: () => Promise<T>,
+    finish: Finish<T, R, A> | undefined,
+    arg: A,
+  ): Promise<R> {
+    slice.pending++
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        go: () => this.#follow(slice, send(), resolve, reject, finish, arg),
+        fail: (error) => {
+          if (!first.cancel(waiter)) return
+          slice.settle()
+          reject(error)
+        },
+      }
+      first.wait(waiter)
+      slice.add(() => {
+        if (!first.cancel(waiter)) return
         const error = new RedisUnavailableError(
           "ENOTCONN",
-          "The Redis client is not ready (connecting or reconnecting); the command was not queued",
+          `The Redis client made no connection within ${this.#timeoutMs} ms (timeout); the command was not sent`,
         )
-        observe(error)
-        return Promise.reject(error)
-      }
-    }
-    const sent = command(target)
-    return new Promise<T>((resolve, reject) => {
-      slice.pending.add(reject)
-      sent.then(
-        (value) => {
-          slice.pending.delete(reject)
-          resolve(value)
-        },
-        (error: unknown) => {
-          // Already rejected by the bound: the late error changes nothing.
-          if (!slice.pending.delete(reject)) return
-          const readable = mapError(error)
-          observe(readable)
-          reject(readable)
-        },
-      )
+        this.#observe(error)
+        reject(error)
+      })
     })
+  }
+
+  /** The store was closed: commands still waiting for a first connection fail now. */
+  release(): void {
+    this.#firstConnection?.release(
+      new RedisUnavailableError("ENOTCONN", "The store was closed; the command was not sent"),
+    )
+  }
+}
+
+/** A command waiting for the first connection: sent by `go`, or failed. */
+interface Waiter {
+  go(): void
+  fail(error: unknown): void
+}
+
+/**
+ * Watches a client that has never been ready: commands wait for it here. Once it has been
+ * ready, it is an ordinary client (an outage after that is an outage).
+ */
+class FirstConnection {
+  #done = false
+  readonly #waiters = new Set<Waiter>()
+  #unwatch: (() => void) | undefined
+  #poll: ReturnType<typeof setInterval> | undefined
+  readonly #readiness: Readiness
+  readonly #family: BoundsFamily
+  /** Kept here: the client's event hub holds it only weakly. */
+  readonly #check = () => this.#look()
+
+  constructor(readiness: Readiness, family: BoundsFamily) {
+    this.#readiness = readiness
+    this.#family = family
+  }
+
+  /** True while the client has never been ready. */
+  get waiting(): boolean {
+    if (!this.#done && this.#family.isReady(this.#readiness.client)) this.#finish()
+    return !this.#done
+  }
+
+  /** Sends the waiter's command once the client is ready. */
+  wait(waiter: Waiter): void {
+    this.#waiters.add(waiter)
+    if (this.#poll !== undefined) return
+    this.#unwatch = this.#readiness.watch(this.#check)
+    // Some clients say nothing when they are ready (node-redis 4 and 5 clusters): look often.
+    this.#poll = setInterval(this.#check, FIRST_CONNECTION_POLL_MS)
+    this.#poll.unref()
+  }
+
+  /** Takes back a waiter not sent yet; false when it was sent (or failed) already. */
+  cancel(waiter: Waiter): boolean {
+    if (!this.#waiters.delete(waiter)) return false
+    if (this.#waiters.size === 0) this.#stopWatching()
+    return true
+  }
+
+  #stopWatching(): void {
+    if (this.#poll !== undefined) clearInterval(this.#poll)
+    this.#poll = undefined
+    this.#unwatch?.()
+    this.#unwatch = undefined
+  }
+
+  #look(): void {
+    if (this.#family.isReady(this.#readiness.client)) this.#finish()
+  }
+
+  #finish(): void {
+    this.#done = true
+    this.#stopWatching()
+    const waiters = [...this.#waiters]
+    this.#waiters.clear()
+    for (const waiter of waiters) waiter.go()
+  }
+
+  release(error: unknown): void {
+    for (const waiter of [...this.#waiters]) waiter.fail(error)
+  }
+}
+
+function settleWith<T, R, A>(
+  finish: Finish<T, R, A>,
+  reply: T | Tombstoned,
+  arg: A,
+  resolve: (value: R) => void,
+  reject: Reject,
+): void {
+  try {
+    resolve(finish(reply, arg))
+  } catch (error) {
+    reject(error)
   }
 }
 
 /** `timeout: 0`: no bound, only the family's errors made readable (and observed). */
 export function unbounded(family: BoundsFamily, observe: FailureObserver): Bounds {
-  const fail = (error: unknown) => {
+  const fail = (error: unknown): never => {
     const readable = family.mapError(error)
-    observe(readable)
-    return Promise.reject(readable)
+    if (signalsOutage(readable)) observe(readable)
+    throw readable
   }
-  return {run: (client, command) => command(client).catch(fail)}
+  return {
+    release: () => {},
+    run: (client, command) => command(client, undefined).catch(fail),
+    runGuarded: (client, command, finish, arg) =>
+      command(client, arg as never).then(
+        (reply) => finish(reply, arg as never),
+        (error: unknown) => {
+          if (isWrongType(error)) return finish(TOMBSTONED, arg as never)
+          return fail(error)
+        },
+      ),
+  }
 }

@@ -1,8 +1,8 @@
 export type {Progress} from "./bulk.js"
 export type {Callback} from "./callback.js"
 export {CorruptSessionError, SessionTooLargeError} from "./codec.js"
-export {RedisUnavailableError} from "./deadline.js"
 export {type EncryptedSerializerOptions, encryptedSerializer} from "./encrypted-serializer.js"
+export {RedisUnavailableError} from "./errors.js"
 export type {
   RedisClientLike,
   RedisStoreOptions,

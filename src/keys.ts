@@ -16,9 +16,11 @@ export function prefixPattern(prefix: string): string {
 
 /** A sid comes from a cookie: anything but a non-empty string is a caller's bug. */
 export function assertSid(sid: unknown): asserts sid is string {
-  if (typeof sid !== "string" || sid.length === 0) {
-    throw new TypeError(`A session id must be a non-empty string; got ${describeValue(sid)}`)
-  }
+  if (typeof sid !== "string" || sid.length === 0) throw sidError(sid)
+}
+
+export function sidError(sid: unknown): TypeError {
+  return new TypeError(`A session id must be a non-empty string; got ${describeValue(sid)}`)
 }
 
 /** A short, safe description of a value for error messages (never the value itself). */

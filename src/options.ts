@@ -75,7 +75,7 @@ export interface RedisStoreSettings {
    * command. A session may then expire up to `touchAfter` seconds before its cookie does,
    * and never after. 0 re-times on every `touch`.
    * @default 0
-   * @example new RedisStore({client, touchAfter: 3600}) // at most one EXPIRE an hour a session
+   * @example new RedisStore({client, touchAfter: 3600}) // at most one GETEX an hour a session
    */
   touchAfter?: number | undefined
   /**
@@ -83,7 +83,8 @@ export interface RedisStoreSettings {
    * stalled, every method settles within this with a `RedisUnavailableError` (code
    * `ETIMEDOUT`), and a command still waiting in the client's queue is withdrawn, so it
    * never takes effect later. Bulk methods apply it to each command, not to the whole walk.
-   * 0 turns the bound off.
+   * It is also how long a client's first connection may take: until then commands wait in
+   * the store (never in the client's queue) and nothing is announced. 0 turns the bound off.
    * @default 2000
    * @example new RedisStore({client, timeout: 500})
    */

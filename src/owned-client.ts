@@ -47,6 +47,7 @@ export const CLIENT_SETTING_NAMES = [
 interface OwnedNodeRedis {
   connect(): Promise<unknown>
   on(event: "error", listener: (error: unknown) => void): unknown
+  once(event: "connect", listener: () => void): unknown
   unref(): void
   isOpen: boolean
   isReady: boolean
@@ -71,25 +72,31 @@ export function hasClientSettings(options: object): boolean {
   )
 }
 
-/** Checks the settings and builds the client (connecting in the background). */
-export function createOwnedClient(
+/**
+ * Checks the settings now and returns what builds the client later (connecting it in the
+ * background): every option of a store is checked before any client is built, so that a
+ * construction that throws leaves no connection open.
+ */
+export function prepareOwnedClient(
   settings: ClientSettings,
-  onError: (error: unknown) => void,
-): OwnedClient {
+): (onError: (error: unknown) => void) => OwnedClient {
   const options = clientOptions(settings)
   const unref = settings.unref ?? false
   if (typeof unref !== "boolean") {
     throw new TypeError(`options.unref must be a boolean; got ${describeValue(unref)}`)
   }
-  const client = loadRedis().createClient(options)
-  // Without a listener node-redis would crash the process on the first connection error.
-  client.on("error", onError)
-  if (unref) client.unref()
-  const connected = client.connect().then(
-    () => {},
-    (error: unknown) => onError(error),
-  )
-  return {client, connected, close: () => closeOwned(client)}
+  const {createClient} = loadRedis()
+  return (onError) => {
+    const client = createClient(options)
+    // Without a listener node-redis would crash the process on the first connection error.
+    client.on("error", onError)
+    if (unref) client.unref()
+    const connected = client.connect().then(
+      () => {},
+      (error: unknown) => onError(error),
+    )
+    return {client, connected, close: () => closeOwned(client, connected)}
+  }
 }
 
 function loadRedis(): {createClient(options: object): OwnedNodeRedis} {
@@ -164,7 +171,7 @@ function checkDb(db: unknown): number {
   return db
 }
 
-async function closeOwned(client: OwnedNodeRedis): Promise<void> {
+async function closeOwned(client: OwnedNodeRedis, connected: Promise<void>): Promise<void> {
   if (!client.isOpen) return
   // Connected: a graceful close, which answers pending commands first. Not connected (still
   // connecting, or reconnecting to a server that is away): drop the socket, do not wait.
@@ -176,6 +183,21 @@ async function closeOwned(client: OwnedNodeRedis): Promise<void> {
       // Closed under us meanwhile: drop what is left below.
     }
   }
-  if (client.destroy) client.destroy()
-  else await client.disconnect?.().catch(() => {})
+  drop(client)
+  // A destroy() early in the first connection comes before its socket exists: the socket is
+  // made after it, and would wait for a server that may never answer, keeping the process
+  // alive. Drop it as soon as it is there, and once the attempt is over.
+  const again = () => drop(client, true)
+  client.once("connect", again)
+  void connected.then(again)
+}
+
+function drop(client: OwnedNodeRedis, evenIfClosed = false): void {
+  if (!client.isOpen && !evenIfClosed) return
+  try {
+    if (client.destroy) client.destroy()
+    else void client.disconnect?.().catch(() => {})
+  } catch {
+    // Already closed: nothing left to drop.
+  }
 }

@@ -70,14 +70,14 @@ export class OwnerIndex {
   }
 
   /**
-   * Puts `sid` in its owner's index, scored by when it expires (`ttlSeconds` from now;
+   * Puts `sid` in its owner's index, scored by when it expires (`ttlMs` from now;
    * undefined: never). Nothing to do for a session nobody owns.
    */
-  track(sid: string, session: SessionData, ttlSeconds: number | undefined): Promise<unknown> {
+  track(sid: string, session: SessionData, ttlMs: number | undefined): Promise<unknown> {
     const owner = this.ownerOf(session)
     if (owner === undefined) return Promise.resolve()
     const now = Date.now()
-    const expires = ttlSeconds === undefined ? "+inf" : `${now + ttlSeconds * 1000}`
+    const expires = ttlMs === undefined ? "+inf" : `${now + ttlMs}`
     return this.#deps.redis.runScript(
       INDEX_SESSION,
       [ownerIndexKey(this.#deps.prefix, owner)],

@@ -14,9 +14,14 @@
 //   "serverUp", naming the server, never its password).
 
 import {Availability} from "./availability.js"
-import type {ScanBatch, SessionClient} from "./clients/index.js"
 import {
-  isWrongType,
+  type ReadFinish,
+  type ScanBatch,
+  type SessionClient,
+  TOMBSTONED,
+  type Tombstoned,
+} from "./clients/index.js"
+import {
   type LuaScript,
   READ_SESSION_WITH_TTL,
   REPAIR_SESSION,
@@ -27,8 +32,6 @@ import {
 export interface RedundantServer {
   readonly name: string
   readonly redis: SessionClient
-  /** For a client the store built: settles after its first connection (nothing said before). */
-  readonly connected?: Promise<void> | undefined
 }
 
 export type ServerEvent = "serverDown" | "serverUp" | "serverError"
@@ -65,6 +68,7 @@ export class RedundantClient implements SessionClient {
     options: {
       tombstoneSeconds: number
       retryMs: number
+      firstConnectionMs: number
       report: (event: ServerEvent, report: ServerReport) => void
     },
   ) {
@@ -85,7 +89,7 @@ export class RedundantClient implements SessionClient {
             })
           },
           options.retryMs,
-          server.connected,
+          options.firstConnectionMs,
         ),
     )
   }
@@ -111,8 +115,8 @@ export class RedundantClient implements SessionClient {
   }
 
   /**
-   * Runs `command` on every live server at once. Resolves with the first success; rejects
-   * when all fail, with a WRONGTYPE (a tombstone refused it) before any other error.
+   * Runs `command` on every live server at once. Resolves with the first answer (TOMBSTONED
+   * where a tombstone refused it); rejects when all fail.
    */
   #write<T>(command: (redis: SessionClient, index: number) => Promise<T>): Promise<T> {
     const live = this.#live()
@@ -132,10 +136,10 @@ export class RedundantClient implements SessionClient {
           (error: unknown) => {
             pending--
             errors.push(error)
-            if (!isWrongType(error)) this.#reportError(i, error)
+            this.#reportError(i, error)
             if (pending === 0 && !settled) {
               settled = true
-              reject(errors.find(isWrongType) ?? errors[0])
+              reject(errors[0])
             }
           },
         )
@@ -157,11 +161,11 @@ export class RedundantClient implements SessionClient {
     outcomes.forEach((outcome, j) => {
       if (outcome.status === "fulfilled") return
       errors.push(outcome.reason)
-      if (!isWrongType(outcome.reason)) this.#reportError(live[j] as number, outcome.reason)
+      this.#reportError(live[j] as number, outcome.reason)
     })
     const done = outcomes.find((outcome) => outcome.status === "fulfilled")
     if (done !== undefined) return (done as PromiseFulfilledResult<T>).value
-    throw errors.find(isWrongType) ?? errors[0]
+    throw errors[0]
   }
 
   #reportError(index: number, reason: unknown): void {
@@ -178,17 +182,17 @@ export class RedundantClient implements SessionClient {
     return this.#server(index).redis
   }
 
-  set(key: string, value: string, ttlSeconds: number | undefined, onlyOverString: boolean) {
+  set(key: string, value: string, ttlMs: number | undefined, onlyOverString: boolean) {
     const stamped = `${STAMP_PREFIX}${this.#stamp()}|${value}`
-    return this.#write((redis) => redis.set(key, stamped, ttlSeconds, onlyOverString))
+    return this.#write((redis) => redis.set(key, stamped, ttlMs, onlyOverString))
   }
 
-  expire(key: string, ttlSeconds: number) {
-    return this.#write((redis) => redis.expire(key, ttlSeconds))
+  pExpire(key: string, ttlMs: number) {
+    return this.#write((redis) => redis.pExpire(key, ttlMs))
   }
 
-  getEx(key: string, ttlSeconds: number) {
-    return this.#write((redis) => redis.getEx(key, ttlSeconds))
+  getEx(key: string, ttlMs: number) {
+    return this.#write((redis) => redis.getEx(key, ttlMs))
   }
 
   getDel(key: string) {
@@ -221,15 +225,21 @@ export class RedundantClient implements SessionClient {
     return this.#writeEverywhere((redis, i) => redis.unlink(keys, sourceOn(source, i)))
   }
 
+  get<R>(key: string, finish: ReadFinish<R>): Promise<Awaited<R>> {
+    return this.#read(key).then((reply) => finish(reply, key)) as Promise<Awaited<R>>
+  }
+
   /** The newest value among the servers that answered; a tombstone anywhere wins. */
-  async get(key: string): Promise<string | null> {
+  async #read(key: string): Promise<string | null | Tombstoned> {
     const live = this.#live()
-    const answers = await Promise.allSettled(live.map((i) => this.#redisOf(i).get(key)))
-    const tombstone = answers.find((a) => a.status === "rejected" && isWrongType(a.reason))
-    if (tombstone !== undefined) {
-      const holders = live.filter((_, j) => answers[j]?.status === "fulfilled")
+    const answers = await Promise.allSettled(live.map((i) => this.#redisOf(i).get(key, asIs)))
+    if (answers.some(isTombstone)) {
+      const holders = live.filter((_, j) => {
+        const answer = answers[j]
+        return answer?.status === "fulfilled" && answer.value !== TOMBSTONED
+      })
       if (holders.length > 0) this.#repairTombstone(key, holders)
-      throw (tombstone as PromiseRejectedResult).reason
+      return TOMBSTONED
     }
     let newest: {stamp: number; stored: string; index: number} | undefined
     const failures: unknown[] = []
@@ -238,10 +248,11 @@ export class RedundantClient implements SessionClient {
         failures.push(answer.reason)
         return
       }
-      if (answer.value === null) return
-      const {stamp} = readStamped(answer.value)
+      const stored = answer.value
+      if (stored === null || stored === TOMBSTONED) return
+      const {stamp} = readStamped(stored)
       if (newest === undefined || stamp > newest.stamp) {
-        newest = {stamp, stored: answer.value, index: live[j] as number}
+        newest = {stamp, stored, index: live[j] as number}
       }
     })
     if (failures.length === answers.length) throw failures[0]
@@ -249,7 +260,7 @@ export class RedundantClient implements SessionClient {
     const best = newest
     const stale = live.filter((_, j) => {
       const answer = answers[j]
-      if (answer?.status !== "fulfilled") return false
+      if (answer?.status !== "fulfilled" || answer.value === TOMBSTONED) return false
       return answer.value === null || readStamped(answer.value).stamp < best.stamp
     })
     if (stale.length > 0) this.#repairValue(key, best.index, stale)
@@ -288,8 +299,8 @@ export class RedundantClient implements SessionClient {
   }
 
   async #tombstonedOn(key: string, servers: number[]): Promise<boolean> {
-    const answers = await Promise.allSettled(servers.map((i) => this.#redisOf(i).get(key)))
-    return answers.some((a) => a.status === "rejected" && isWrongType(a.reason))
+    const answers = await Promise.allSettled(servers.map((i) => this.#redisOf(i).get(key, asIs)))
+    return answers.some(isTombstone)
   }
 
   /** Every server that is up, one after the other; the store drops the keys seen twice. */
@@ -312,6 +323,10 @@ export class RedundantClient implements SessionClient {
 
   isReady(): boolean {
     return this.#servers.some((server) => server.redis.isReady())
+  }
+
+  release(): void {
+    for (const server of this.#servers) server.redis.release()
   }
 
   watch(listener: () => void): () => void {
@@ -351,6 +366,12 @@ export class RedundantClient implements SessionClient {
         .catch((error: unknown) => this.#reportError(i, error))
     }
   }
+}
+
+const asIs = (reply: string | null | Tombstoned) => reply
+
+function isTombstone(answer: PromiseSettledResult<unknown>): boolean {
+  return answer.status === "fulfilled" && answer.value === TOMBSTONED
 }
 
 /** A SCAN batch's source, for the server it came from (other servers look the keys up). */

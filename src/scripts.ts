@@ -11,6 +11,7 @@
 // restart or on a new cluster node) is sent the source once (EVAL), which also caches it.
 
 import {createHash} from "node:crypto"
+import {isNoScript} from "./errors.js"
 
 /** A Lua script with its SHA1, as EVALSHA wants it. */
 export interface LuaScript {
@@ -110,15 +111,6 @@ export function runScript<T>(
     if (isNoScript(error)) return bySource(script.source)
     throw error
   })
-}
-
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith("NOSCRIPT")
-}
-
-/** The server's answer to a command on a key of another type (here: a tombstone). */
-export function isWrongType(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith("WRONGTYPE")
 }
 
 // The per-owner index (option `owner`): one sorted set per owner, outside the session keys,

@@ -1,11 +1,11 @@
 import {type SessionData, Store} from "express-session"
 import {Availability} from "./availability.js"
-import {type Backend, buildBackend} from "./backend.js"
+import {type Backend, prepareBackend} from "./backend.js"
 import {BulkSessions, type Progress} from "./bulk.js"
 import {type Callback, withCallback} from "./callback.js"
-import type {SessionClient} from "./clients/index.js"
+import type {SessionClient, Tombstoned} from "./clients/index.js"
 import {type CorruptSessionError, SessionCodec} from "./codec.js"
-import {assertSid, describeValue} from "./keys.js"
+import {assertSid, describeValue, sidError} from "./keys.js"
 import {
   DEFAULT_TOMBSTONE_SECONDS,
   type RedisClientLike,
@@ -22,9 +22,9 @@ import {
   validateTimeout,
 } from "./options.js"
 import {OwnerIndex, validateOwner} from "./owners.js"
-import {isWrongType, READ_SESSION_WITH_TTL, TOMBSTONE_SESSIONS} from "./scripts.js"
+import {READ_SESSION_WITH_TTL, TOMBSTONE_SESSIONS} from "./scripts.js"
 import {markExpiry, touchCanWait, unmarkExpiry} from "./touch-after.js"
-import {sessionTtl, type TtlOption, validateTtlOption} from "./ttl.js"
+import {sessionTtlMs, type TtlOption, validateTtlOption} from "./ttl.js"
 
 /** A session as `all()` returns it: the stored data with its id. */
 export type SessionWithId = SessionData & {id: string}
@@ -58,12 +58,17 @@ export class RedisStore extends Store {
   /** The clients in use, with those the store built (which close() closes). */
   readonly #backend: Backend
   #warnedAboutCorruption = false
+  /** A GET reply as a session. Not a string: nothing there, or a tombstone (destroyed). */
+  readonly #readReply = (raw: string | null | Tombstoned, key: string) =>
+    typeof raw === "string" ? this.#codec.readAt(raw, key, this.prefix.length) : null
 
   constructor(options: RedisStoreOptions)
   constructor(client: RedisClientLike, settings?: RedisStoreSettings)
   constructor(clientOrOptions: RedisClientLike | RedisStoreOptions, settings?: RedisStoreSettings) {
     super()
     const options = resolveOptions(clientOrOptions, settings)
+    // Every option is checked before any client is built: a construction that throws leaves
+    // no connection open behind it.
     this.timeout = validateTimeout(options.timeout)
     this.tombstoneSeconds = validateSeconds(
       "tombstoneSeconds",
@@ -71,10 +76,24 @@ export class RedisStore extends Store {
       DEFAULT_TOMBSTONE_SECONDS,
     )
     this.touchAfter = validateSeconds("touchAfter", options.touchAfter, 0)
+    this.prefix = validatePrefix(options.prefix)
+    this.ttl = validateTtlOption(options.ttl)
+    this.disableTTL = validateFlag("disableTTL", options.disableTTL)
+    this.disableTouch = validateFlag("disableTouch", options.disableTouch)
+    this.serializer = validateSerializer(options.serializer)
+    this.scanCount = validateScanCount(options.scanCount)
+    this.maxBytes = validateMaxBytes(options.maxBytes)
+    const ownerOf = validateOwner(options.owner)
+    const connectionEvents = validateFlag("connectionEvents", options.connectionEvents ?? true)
+    const buildBackend = prepareBackend(options)
+
     const retryMs = Math.min(this.timeout || 1000, 1000)
-    this.#backend = buildBackend(options, {
+    // A first connection may take the time bound before it counts as an outage.
+    const firstConnectionMs = this.timeout || retryMs
+    this.#backend = buildBackend({
       timeoutMs: this.timeout,
       retryMs,
+      firstConnectionMs,
       tombstoneSeconds: this.tombstoneSeconds,
       touchAfter: this.touchAfter,
       observe: (error) => this.#availability?.commandFailed(error),
@@ -85,13 +104,6 @@ export class RedisStore extends Store {
     this.#redis = this.#backend.redis
     this.clients = this.#backend.clients
     this.client = this.clients[0] as RedisClientLike
-    this.prefix = validatePrefix(options.prefix)
-    this.ttl = validateTtlOption(options.ttl)
-    this.disableTTL = validateFlag("disableTTL", options.disableTTL)
-    this.disableTouch = validateFlag("disableTouch", options.disableTouch)
-    this.serializer = validateSerializer(options.serializer)
-    this.scanCount = validateScanCount(options.scanCount)
-    this.maxBytes = validateMaxBytes(options.maxBytes)
     this.#codec = new SessionCodec(
       this.serializer,
       (error) => this.#reportCorrupt(error),
@@ -104,7 +116,6 @@ export class RedisStore extends Store {
       codec: this.#codec,
       tombstoneArgs: () => (this.tombstoneSeconds > 0 ? this.#tombstoneArgs() : undefined),
     })
-    const ownerOf = validateOwner(options.owner)
     this.#owners =
       ownerOf &&
       new OwnerIndex({
@@ -115,13 +126,12 @@ export class RedisStore extends Store {
         readSessions: (keys) => this.#bulk.read(keys, undefined),
         endSessions: (keys) => this.#bulk.end(keys, undefined),
       })
-    this.#availability = validateFlag("connectionEvents", options.connectionEvents ?? true)
+    this.#availability = connectionEvents
       ? new Availability(
           this.#redis,
           (event, reason) => this.emit(event, reason),
           retryMs,
-          // A client of our own is connecting now: nothing to announce before that settles.
-          this.#backend.connected,
+          firstConnectionMs,
         )
       : undefined
   }
@@ -133,6 +143,7 @@ export class RedisStore extends Store {
   close(callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
       this.#availability?.stop()
+      this.#redis.release()
       await this.#backend.close()
     }) as Promise<void>
   }
@@ -141,23 +152,25 @@ export class RedisStore extends Store {
   get(sid: string): Promise<SessionData | null>
   get(sid: string, callback: Callback<SessionData | null>): Promise<void>
   get(sid: string, callback?: Callback<SessionData | null>): Promise<unknown> {
-    // No closure on the promise path: this runs on every request.
-    return callback == null ? this.#get(sid) : withCallback(callback, () => this.#get(sid))
-  }
-
-  async #get(sid: string): Promise<SessionData | null> {
-    assertSid(sid)
+    if (callback != null) return withCallback(callback, () => this.#get(sid))
+    // The promise path, inlined: this runs on every request.
+    if (typeof sid !== "string" || sid.length === 0) return Promise.reject(sidError(sid))
     const key = this.prefix + sid
     if (this.touchAfter > 0) return this.#getWithExpiry(key, sid)
-    let raw: string | null
+    return this.#redis.get(key, this.#readReply)
+  }
+
+  // get, set and touch are plain functions returning the client layer's one promise (not
+  // async functions awaiting it): they run on every request, and each promise costs.
+  #get(sid: string): Promise<SessionData | null> {
     try {
-      raw = await this.#redis.get(key)
+      assertSid(sid)
+      const key = this.prefix + sid
+      if (this.touchAfter > 0) return this.#getWithExpiry(key, sid)
+      return this.#redis.get(key, this.#readReply)
     } catch (error) {
-      // A key of another type is a tombstone: the session was destroyed.
-      if (isWrongType(error)) return null
-      throw error
+      return Promise.reject(error)
     }
-    return raw === null ? null : this.#codec.read(raw, sid)
   }
 
   /** For touchAfter: the value and its expiry in one round trip, the expiry left on it. */
@@ -181,26 +194,29 @@ export class RedisStore extends Store {
       : withCallback(callback, () => this.#set(sid, session))
   }
 
-  async #set(sid: string, session: SessionData): Promise<void> {
-    assertSid(sid)
-    assertSessionObject(session)
-    const key = this.prefix + sid
-    const ttl = sessionTtl(session, this.ttl, Date.now())
-    if (ttl <= 0) {
-      await this.#retime(key, ttl)
-      return
+  #set(sid: string, session: SessionData): Promise<void> {
+    try {
+      assertSid(sid)
+      assertSessionObject(session)
+      const key = this.prefix + sid
+      const ttlMs = sessionTtlMs(session, this.ttl, Date.now())
+      if (ttlMs <= 0) return this.#retime(key, ttlMs)
+      if (this.touchAfter > 0) unmarkExpiry(session)
+      const serialized = this.#codec.serialize(session)
+      if (typeof serialized === "string") return this.#write(sid, key, session, serialized, ttlMs)
+      return serialized.then((value) => this.#write(sid, key, session, value, ttlMs))
+    } catch (error) {
+      return Promise.reject(error)
     }
-    if (this.touchAfter > 0) unmarkExpiry(session)
-    const serialized = this.#codec.serialize(session)
-    const value = typeof serialized === "string" ? serialized : await serialized
-    const seconds = this.disableTTL ? undefined : ttl
+  }
+
+  #write(sid: string, key: string, session: SessionData, value: string, ttlMs: number) {
+    const lifetime = this.disableTTL ? undefined : ttlMs
     // Before the write: an owner function that fails leaves nothing written.
-    const indexed = this.#owners?.track(sid, session, seconds)
-    const written =
-      this.tombstoneSeconds === 0
-        ? this.#redis.set(key, value, seconds, false)
-        : this.#redis.set(key, value, seconds, true).catch(ignoreWrongType)
-    await (indexed === undefined ? written : Promise.all([written, indexed]))
+    const indexed = this.#owners?.track(sid, session, lifetime)
+    // With tombstones, SET ... GET: a destroyed session stays dead (a refusal, not an error).
+    const written = this.#redis.set(key, value, lifetime, this.tombstoneSeconds > 0)
+    return indexed === undefined ? written : Promise.all([written, indexed]).then(nothing)
   }
 
   /**
@@ -215,28 +231,33 @@ export class RedisStore extends Store {
       : withCallback(callback, () => this.#touch(sid, session))
   }
 
-  async #touch(sid: string, session: SessionData): Promise<void> {
-    assertSid(sid)
-    assertSessionObject(session)
-    if (this.disableTouch || this.disableTTL) return
-    const now = Date.now()
-    const ttl = sessionTtl(session, this.ttl, now)
-    if (this.touchAfter > 0 && touchCanWait(session, ttl, this.touchAfter * 1000, now)) return
-    const indexed = ttl > 0 ? this.#owners?.track(sid, session, ttl) : undefined
-    const retimed = this.#retime(this.prefix + sid, ttl)
-    await (indexed === undefined ? retimed : Promise.all([retimed, indexed]))
+  #touch(sid: string, session: SessionData): Promise<void> {
+    try {
+      assertSid(sid)
+      assertSessionObject(session)
+      if (this.disableTouch || this.disableTTL) return DONE
+      const now = Date.now()
+      const ttlMs = sessionTtlMs(session, this.ttl, now)
+      if (this.touchAfter > 0 && touchCanWait(session, ttlMs, this.touchAfter * 1000, now)) {
+        return DONE
+      }
+      const indexed = ttlMs > 0 ? this.#owners?.track(sid, session, ttlMs) : undefined
+      const retimed = this.#retime(this.prefix + sid, ttlMs)
+      return indexed === undefined ? retimed : Promise.all([retimed, indexed]).then(nothing)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /**
-   * EXPIRE, or DEL when `ttl` <= 0. With tombstones, GETEX and GETDEL instead: they refuse
-   * a tombstone (WRONGTYPE) without touching it, which is the answer we want.
+   * PEXPIRE, or DEL when `ttlMs` <= 0. With tombstones, GETEX and GETDEL instead: they leave
+   * a tombstone as it is (a refusal, not an error), which is the answer we want.
    */
-  #retime(key: string, ttl: number): Promise<unknown> {
+  #retime(key: string, ttlMs: number): Promise<void> {
     if (this.tombstoneSeconds === 0) {
-      return ttl <= 0 ? this.#redis.del(key) : this.#redis.expire(key, ttl)
+      return ttlMs <= 0 ? this.#redis.del(key) : this.#redis.pExpire(key, ttlMs)
     }
-    const guarded = ttl <= 0 ? this.#redis.getDel(key) : this.#redis.getEx(key, ttl)
-    return guarded.catch(ignoreWrongType)
+    return ttlMs <= 0 ? this.#redis.getDel(key) : this.#redis.getEx(key, ttlMs)
   }
 
   /**
@@ -361,14 +382,9 @@ export class RedisStore extends Store {
   }
 }
 
-/**
- * A guarded write met a tombstone (or another type) at the key: the session was destroyed,
- * and the write is refused. That is not an error: express-session would turn it into a 500
- * for a request that is already answered.
- */
-function ignoreWrongType(error: unknown): void {
-  if (!isWrongType(error)) throw error
-}
+const DONE: Promise<void> = Promise.resolve()
+
+function nothing(): void {}
 
 function assertSessionObject(session: unknown): asserts session is SessionData {
   if (typeof session !== "object" || session === null || Array.isArray(session)) {

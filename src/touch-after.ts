@@ -27,18 +27,18 @@ export function unmarkExpiry(session: SessionData): void {
 }
 
 /**
- * True when re-timing the session to `ttlSeconds` from now would push its expiry in Redis
+ * True when re-timing the session to `ttlMs` from now would push its expiry in Redis
  * later by less than `windowMs`: then the touch can be skipped. Never true when the new
  * expiry is earlier (the session must not outlive its cookie) or when the expiry is unknown.
  */
 export function touchCanWait(
   session: SessionData,
-  ttlSeconds: number,
+  ttlMs: number,
   windowMs: number,
   now: number,
 ): boolean {
   const known = (session.cookie as unknown as MarkedCookie)[EXPIRY_FIELD]
   if (typeof known !== "number") return false
-  const later = now + ttlSeconds * 1000 - known
+  const later = now + ttlMs - known
   return later >= 0 && later < windowMs
 }

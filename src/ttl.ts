@@ -18,14 +18,16 @@ export function validateTtlOption(ttl: unknown): TtlOption {
 }
 
 /**
- * How many whole seconds the session should still live in Redis, rounded up.
+ * How many whole milliseconds the session should still live in Redis, rounded up: a cookie
+ * that expires at T leaves Redis at T, not up to a second later.
  *
- * A `ttl` function decides alone (it receives the session, cookie included), as in
- * connect-redis. Otherwise `cookie.expires` decides when it is set, and the `ttl` number
- * when it is not. A result <= 0 means the session is over. Anything that is not a finite
- * number throws: writing a session with a made-up lifetime would be worse than failing.
+ * A `ttl` function decides alone (it receives the session, cookie included; it answers in
+ * seconds, as in connect-redis). Otherwise `cookie.expires` decides when it is set, and the
+ * `ttl` number (seconds) when it is not. A result <= 0 means the session is over. Anything
+ * that is not a finite number throws: writing a session with a made-up lifetime would be
+ * worse than failing.
  */
-export function sessionTtl(session: SessionData, ttl: TtlOption, now: number): number {
+export function sessionTtlMs(session: SessionData, ttl: TtlOption, now: number): number {
   if (typeof ttl === "function") {
     const seconds: unknown = ttl(session)
     if (typeof seconds !== "number" || !Number.isFinite(seconds)) {
@@ -33,11 +35,11 @@ export function sessionTtl(session: SessionData, ttl: TtlOption, now: number): n
         `The ttl function must return a finite number of seconds; it returned ${describeValue(seconds)}`,
       )
     }
-    return Math.ceil(seconds)
+    return Math.ceil(seconds * 1000)
   }
   const expires: unknown = session.cookie?.expires
-  if (expires === undefined || expires === null) return ttl
-  return Math.ceil((expiryTime(expires) - now) / 1000)
+  if (expires === undefined || expires === null) return ttl * 1000
+  return Math.ceil(expiryTime(expires) - now)
 }
 
 function expiryTime(expires: unknown): number {

@@ -83,7 +83,7 @@ describe("new RedisStore", () => {
   it("names the commands an ioredis-like client lacks (ioredis 4 has no getdel)", () => {
     const ioredisLike = {status: "ready", get() {}, set() {}, mget() {}, scanStream() {}}
     expect(() => new RedisStore(ioredisLike as unknown as RedisClientLike)).toThrow(
-      /this ioredis-like client has no expire, getex, getdel, del, unlink, evalsha, eval, scan, ping\)$/,
+      /this ioredis-like client has no pexpire, getex, getdel, del, unlink, evalsha, eval, scan, ping\)$/,
     )
   })
 

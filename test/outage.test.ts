@@ -129,7 +129,7 @@ describe.each(kindsFor("standalone"))("outages with a $name", (kind) => {
   // A client that is not connected yet: node-redis must be connected by the app; an ioredis
   // lazyConnect client connects on its first command, whoever sends it.
   if (kind.family === "node-redis") {
-    it("a client that is not connected yet: ENOTCONN at once, disconnect; connect once it is", async () => {
+    it("a client never connected: ENOTCONN within the bound, disconnect; connect once it is", async () => {
       const client = createUnconnected(kind, {standalone: {url: server.url} as RedisServer})
       const store = new RedisStore(client, {prefix: uniquePrefix("early"), timeout: TIMEOUT_MS})
       const events: string[] = []

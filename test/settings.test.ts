@@ -1,8 +1,11 @@
 // A store that builds its own client from settings (connect-redis 3's url, host, port, socket,
 // db, pass, unref), uses it, and closes it with store.close(); against real servers.
 
+import {spawnSync} from "node:child_process"
+import {type AddressInfo, createServer, type Server} from "node:net"
 import {tmpdir} from "node:os"
 import {join} from "node:path"
+import {fileURLToPath} from "node:url"
 import {afterAll, beforeAll, describe, expect, it, vi} from "vitest"
 import {type RedisClientLike, RedisStore, RedisUnavailableError} from "../src/index.js"
 import {closeClient, connectClient, kindsFor} from "./helpers/clients.js"
@@ -243,4 +246,54 @@ describe("a store that builds its own client from settings", () => {
     expect((thrown as Error).message).toMatch(message)
     expect((thrown as Error).message).not.toContain(PASSWORD)
   })
+})
+
+// Each scenario runs in a child process that must exit by itself: it does only when the store
+// left no socket or timer open. A hang is killed at the bound and fails the test.
+describe("nothing left open", () => {
+  const fixture = fileURLToPath(new URL("./fixtures/leaves-nothing-open.ts", import.meta.url))
+  let server: RedisServer
+  let silent: Server
+  let silentUrl: string
+
+  beforeAll(async () => {
+    server = await startRedisServer()
+    // Accepts connections and never answers: a first connection that never becomes ready.
+    silent = createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
+    silentUrl = `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`
+  })
+  afterAll(async () => {
+    silent?.close()
+    await server?.stop()
+  })
+
+  function runs(scenario: string, url: string) {
+    const child = spawnSync(process.execPath, ["--import", "tsx", fixture, scenario, url], {
+      encoding: "utf8",
+      timeout: 20_000,
+    })
+    return {status: child.status, signal: child.signal, stdout: child.stdout, stderr: child.stderr}
+  }
+
+  it.each(["bad-option", "bad-clients-entry", "redundant-bad-option"])(
+    "a construction that throws (%s) leaves no connection open: the process exits",
+    (scenario) => {
+      const outcome = runs(scenario, server.url)
+      expect(outcome.stderr).toBe("")
+      expect(outcome).toMatchObject({status: 0, signal: null})
+      expect(outcome.stdout).toContain("done")
+    },
+  )
+
+  it.each(["close-at-once", "close-while-writing"])(
+    "close() while the store's client makes its first connection closes it (%s)",
+    (scenario) => {
+      for (const url of [server.url, silentUrl]) {
+        const outcome = runs(scenario, url)
+        expect(outcome, url).toMatchObject({status: 0, signal: null})
+        expect(outcome.stdout).toContain("done")
+      }
+    },
+  )
 })

@@ -14,11 +14,18 @@ import {
   isIoredisCluster,
   missingIoredisCommands,
 } from "./ioredis.js"
-import {isNodeRedis, isNodeRedisCluster, nodeRedisClient, nodeRedisCluster} from "./node-redis.js"
+import {
+  isNodeRedis,
+  isNodeRedisCluster,
+  nodeRedisClient,
+  nodeRedisCluster,
+  nodeRedisIsReady,
+} from "./node-redis.js"
 import {nodeRedisError, nodeRedisWithSignal} from "./node-redis-signal.js"
 import type {SessionClient} from "./types.js"
 
-export type {ScanBatch, SessionClient} from "./types.js"
+export type {ReadFinish, ScanBatch, SessionClient} from "./types.js"
+export {TOMBSTONED, type Tombstoned} from "./types.js"
 
 export const SUPPORTED_CLIENTS =
   "a node-redis client (createClient(), createCluster() or createSentinel() from redis 4, 5 or 6) or an ioredis/iovalkey client (new Redis() or new Cluster())"
@@ -33,8 +40,7 @@ export function isSupportedClient(value: unknown): boolean {
 }
 
 const NODE_REDIS: BoundsFamily = {
-  // Clients, sentinels and node-redis 6 clusters say; 4/5 clusters do not: sent as they are.
-  isReady: (client: object) => (client as {isReady?: unknown}).isReady !== false,
+  isReady: nodeRedisIsReady,
   withSignal: nodeRedisWithSignal,
   mapError: nodeRedisError,
 }
@@ -52,14 +58,30 @@ export function toSessionClient(
   if (typeof client !== "object" || client === null) {
     throw new TypeError(`RedisStore needs ${SUPPORTED_CLIENTS}; got ${String(client)}`)
   }
-  const bounds = (family: BoundsFamily): Bounds =>
-    timeoutMs > 0 ? new Deadlines(timeoutMs, family, observe) : unbounded(family, observe)
-  if (isNodeRedisCluster(client)) return nodeRedisCluster(client, bounds(NODE_REDIS))
-  if (isNodeRedis(client)) return nodeRedisClient(client, bounds(NODE_REDIS))
-  if (isIoredisCluster(client)) {
-    return ioredisCluster(client, bounds(IOREDIS), bounds(IOREDIS_CLUSTER_NODE))
+  // The bound of the client itself (not of a cluster's nodes): its commands wait for its first
+  // connection when it has not made one yet.
+  let primary: Deadlines | undefined
+  const bounds = (family: BoundsFamily, isPrimary = false): Bounds => {
+    if (timeoutMs === 0) return unbounded(family, observe)
+    const deadlines = new Deadlines(timeoutMs, family, observe)
+    if (isPrimary) primary = deadlines
+    return deadlines
   }
-  if (isIoredis(client)) return ioredisClient(client, bounds(IOREDIS))
+  const adapter = adapterFor(client, bounds)
+  primary?.awaitFirstConnection({client, watch: (listener) => adapter.watch(listener)})
+  return adapter
+}
+
+function adapterFor(
+  client: object,
+  bounds: (family: BoundsFamily, isPrimary?: boolean) => Bounds,
+): SessionClient {
+  if (isNodeRedisCluster(client)) return nodeRedisCluster(client, bounds(NODE_REDIS, true))
+  if (isNodeRedis(client)) return nodeRedisClient(client, bounds(NODE_REDIS, true))
+  if (isIoredisCluster(client)) {
+    return ioredisCluster(client, bounds(IOREDIS, true), bounds(IOREDIS_CLUSTER_NODE))
+  }
+  if (isIoredis(client)) return ioredisClient(client, bounds(IOREDIS, true))
   const missing = missingIoredisCommands(client)
   const hint = missing?.length ? ` (this ioredis-like client has no ${missing.join(", ")})` : ""
   throw new TypeError(`RedisStore needs ${SUPPORTED_CLIENTS}${hint}`)

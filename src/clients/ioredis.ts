@@ -17,7 +17,8 @@
 //   a cluster's node connections that way too: "wait" counts as ready. The store never
 //   connects a client before it has a command for it (the app's own connect() would fail).
 
-import {type Bounds, type BoundsFamily, RedisUnavailableError} from "../deadline.js"
+import {type Bounds, type BoundsFamily, DISCARD} from "../deadline.js"
+import {RedisUnavailableError} from "../errors.js"
 import {
   type LuaScript,
   READ_ON_NODE,
@@ -36,7 +37,7 @@ import {
   watchEvents,
 } from "./shared.js"
 import {groupBySlot} from "./slots.js"
-import type {SessionClient} from "./types.js"
+import type {ReadFinish, SessionClient} from "./types.js"
 
 type Argument = string | number
 
@@ -46,7 +47,7 @@ interface KeyedCommands {
   readonly options: {keyPrefix?: unknown}
   get(key: string): Promise<unknown>
   set(key: string, value: string, ...options: Argument[]): Promise<unknown>
-  expire(key: string, seconds: number): Promise<unknown>
+  pexpire(key: string, ms: number): Promise<unknown>
   getex(key: string, ...options: Argument[]): Promise<unknown>
   getdel(key: string): Promise<unknown>
   del(key: string): Promise<unknown>
@@ -72,7 +73,7 @@ interface IoredisCluster extends KeyedCommands {
 }
 
 const KEYED_COMMANDS = [
-  ...["get", "set", "expire", "getex", "getdel", "del", "unlink", "mget"],
+  ...["get", "set", "pexpire", "getex", "getdel", "del", "unlink", "mget"],
   ...["evalsha", "eval"],
 ] as const
 
@@ -174,6 +175,7 @@ export function ioredisClient(client: IoredisClient, bounds: Bounds): SessionCli
       await bounds.run(client, (c) => c.ping())
     },
     isReady: () => canSend(client),
+    release: () => bounds.release(),
     watch: (listener) => watchEvents(client, EVENTS, listener),
   }
 }
@@ -307,6 +309,7 @@ export function ioredisCluster(
       }
     },
     isReady: () => canSend(cluster),
+    release: () => bounds.release(),
     watch: (listener) => watchEvents(cluster, CLUSTER_EVENTS, listener),
   }
 }
@@ -320,26 +323,33 @@ function nodeKey(node: IoredisClient): string {
 
 function keyedCommands(client: KeyedCommands, bounds: Bounds) {
   return {
-    get: (key: string) => bounds.run(client, (c) => c.get(key)) as Promise<string | null>,
-    set: (key: string, value: string, ttlSeconds: number | undefined, onlyOverString: boolean) =>
-      bounds.run(client, (c) => {
-        if (ttlSeconds === undefined) {
-          return onlyOverString ? c.set(key, value, "GET") : c.set(key, value)
-        }
-        return onlyOverString
-          ? c.set(key, value, "EX", ttlSeconds, "GET")
-          : c.set(key, value, "EX", ttlSeconds)
-      }),
-    expire: (key: string, ttlSeconds: number) =>
-      bounds.run(client, (c) => c.expire(key, ttlSeconds)),
-    getEx: (key: string, ttlSeconds: number) =>
-      bounds.run(client, (c) => c.getex(key, "EX", ttlSeconds)),
-    getDel: (key: string) => bounds.run(client, (c) => c.getdel(key)),
-    del: (key: string) => bounds.run(client, (c) => c.del(key)),
+    get: <R>(key: string, finish: ReadFinish<R>) =>
+      bounds.runGuarded(client, GET, finish, key) as Promise<Awaited<R>>,
+    set: (key: string, value: string, ttlMs: number | undefined, onlyOverString: boolean) =>
+      bounds.runGuarded(
+        client,
+        (c) => {
+          if (ttlMs === undefined)
+            return onlyOverString ? c.set(key, value, "GET") : c.set(key, value)
+          return onlyOverString
+            ? c.set(key, value, "PX", ttlMs, "GET")
+            : c.set(key, value, "PX", ttlMs)
+        },
+        DISCARD,
+      ),
+    pExpire: (key: string, ttlMs: number) =>
+      bounds.runGuarded(client, (c) => c.pexpire(key, ttlMs), DISCARD),
+    getEx: (key: string, ttlMs: number) =>
+      bounds.runGuarded(client, (c) => c.getex(key, "PX", ttlMs), DISCARD),
+    getDel: (key: string) => bounds.runGuarded(client, (c) => c.getdel(key), DISCARD),
+    del: (key: string) => bounds.runGuarded(client, (c) => c.del(key), DISCARD),
     runScript: (script: LuaScript, keys: readonly string[], args: readonly string[]) =>
       evalOn(client, bounds, script, keys, args),
   }
 }
+
+/** GET without a closure per call. */
+const GET = (client: KeyedCommands, key: string) => client.get(key) as Promise<string | null>
 
 /** EVALSHA, and EVAL on NOSCRIPT; ioredis adds its keyPrefix to the keys. */
 function evalOn(

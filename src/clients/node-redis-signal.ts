@@ -9,7 +9,7 @@
 //   is handed to a node-redis 4 client that is not ready (the store answers ENOTCONN at once),
 //   so its offline queue never holds one of our commands to send after a reconnect.
 
-import {RedisUnavailableError} from "../deadline.js"
+import {RedisUnavailableError} from "../errors.js"
 
 export function nodeRedisWithSignal<C extends object>(
   client: C,

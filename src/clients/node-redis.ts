@@ -1,21 +1,22 @@
 // Adapters for node-redis 4, 5 and 6: createClient, createSentinel (5+), createCluster.
 //
 // What differs between the majors, and how this file copes without asking the version:
-// - SET expiry: `{EX: n}` is the one option form all three accept (4 ignores `expiration`);
-//   `{GET: true}` is spelled the same on all three.
+// - SET expiry: `{PX: n}` (like `{EX: n}`) is an option form all three accept (4 ignores
+//   `expiration`); `{GET: true}` is spelled the same on all three.
 // - SCAN: `scanIterator` yields single keys on 4 and arrays on 5/6, and 5's sentinel has
 //   none, so we drive the `scan` command ourselves; its cursor is a number on 4 and a
 //   string on 5/6, so it is compared as a string.
 // - 6.1+ `keyPrefix` is applied to keys but not to SCAN MATCH, and SCAN replies carry it;
 //   see `clientKeyPrefix`.
-// - GETEX: `{EX: n}` on all three (5 and 6 also take `{type: "EX", value: n}`).
+// - GETEX: `{PX: n}` on all three (5 and 6 also take `{type: "PX", value: n}`).
 // - EVALSHA/EVAL: `evalSha(sha, {keys, arguments})` on all three; 6.1+ `keyPrefix` is
 //   applied to the script's keys as to any other key.
 // - Clusters: 4/5 reject multi-key commands across slots (CROSSSLOT) and none has a
 //   cluster-wide SCAN before 6.2, so we group keys by slot and scan each master.
 
 import calculateSlot from "cluster-key-slot"
-import type {Bounds} from "../deadline.js"
+import {type Bounds, DISCARD} from "../deadline.js"
+import {isRedirection} from "../errors.js"
 import {
   type LuaScript,
   READ_ON_NODE,
@@ -34,14 +35,14 @@ import {
   watchEvents,
 } from "./shared.js"
 import {groupBySlot, type SlotGroup} from "./slots.js"
-import type {SessionClient} from "./types.js"
+import type {ReadFinish, SessionClient} from "./types.js"
 
 /** The keyed commands the adapter calls, on a client, sentinel or cluster. */
 interface KeyedCommands {
   get(key: string): Promise<unknown>
-  set(key: string, value: string, options?: {EX?: number; GET?: true}): Promise<unknown>
-  expire(key: string, seconds: number): Promise<unknown>
-  getEx(key: string, options: {EX: number}): Promise<unknown>
+  set(key: string, value: string, options?: {PX?: number; GET?: true}): Promise<unknown>
+  pExpire(key: string, ms: number): Promise<unknown>
+  getEx(key: string, options: {PX: number}): Promise<unknown>
   getDel(key: string): Promise<unknown>
   del(key: string): Promise<unknown>
   unlink(keys: string[]): Promise<unknown>
@@ -73,7 +74,7 @@ interface NodeRedisCluster extends KeyedCommands {
 }
 
 const KEYED_COMMANDS = [
-  ...["get", "set", "expire", "getEx", "getDel", "del", "unlink", "mGet"],
+  ...["get", "set", "pExpire", "getEx", "getDel", "del", "unlink", "mGet"],
   ...["evalSha", "eval"],
 ] as const
 
@@ -113,7 +114,8 @@ export function nodeRedisClient(client: NodeRedisCommands, bounds: Bounds): Sess
     ping: async () => {
       await bounds.run(client, (c) => c.ping())
     },
-    isReady: () => clientIsReady(client),
+    isReady: () => nodeRedisIsReady(client),
+    release: () => bounds.release(),
     watch: (listener) => watchEvents(client, CLIENT_EVENTS, listener),
   }
 }
@@ -260,7 +262,8 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Ses
       }
       throw failed.reason
     },
-    isReady: () => clientIsReady(cluster),
+    isReady: () => nodeRedisIsReady(cluster),
+    release: () => bounds.release(),
     watch: (listener) => watchEvents(cluster, CLUSTER_EVENTS, listener),
   }
 }
@@ -310,10 +313,16 @@ const CLIENT_EVENTS = ["ready", "end", "reconnecting"]
 /** node-redis 5/6 cluster events for the same (4 has none: failures and probes tell). */
 const CLUSTER_EVENTS = ["node-ready", "node-reconnecting", "node-disconnect", "disconnect"]
 
-function clientIsReady(client: object): boolean {
-  const state = client as {isReady?: unknown; isOpen?: unknown}
-  // node-redis 4 and 5 clusters have isOpen only.
-  return typeof state.isReady === "boolean" ? state.isReady : state.isOpen === true
+/**
+ * Whether a command given to `client` now would be sent. Clients, sentinels and node-redis 6
+ * clusters say (`isReady`). node-redis 4 and 5 clusters have `isOpen` only, which is true
+ * from the start of connect(): they are ready once they have read the slot map (a command
+ * before that fails inside the client), which fills `masters` in one step.
+ */
+export function nodeRedisIsReady(client: object): boolean {
+  const state = client as {isReady?: unknown; isOpen?: unknown; masters?: unknown}
+  if (typeof state.isReady === "boolean") return state.isReady
+  return state.isOpen === true && (!Array.isArray(state.masters) || state.masters.length > 0)
 }
 
 /** The node client a SCAN batch came from, when commands can go to it as they are. */
@@ -323,33 +332,35 @@ function directNode(source: unknown): NodeRedisCommands | undefined {
   return clientKeyPrefix(source) === "" ? source : undefined
 }
 
-/** A cluster node's answer that the slot lives elsewhere (for good, or while migrating). */
-function isRedirection(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : ""
-  return message.startsWith("MOVED") || message.startsWith("ASK")
-}
-
 function singleKeyCommands(client: KeyedCommands, bounds: Bounds) {
   return {
-    get: (key: string) => bounds.run(client, (c) => c.get(key)) as Promise<string | null>,
-    set: (key: string, value: string, ttlSeconds: number | undefined, onlyOverString: boolean) =>
-      bounds.run(client, (c) => c.set(key, value, setOptions(ttlSeconds, onlyOverString))),
-    expire: (key: string, ttlSeconds: number) =>
-      bounds.run(client, (c) => c.expire(key, ttlSeconds)),
-    getEx: (key: string, ttlSeconds: number) =>
-      bounds.run(client, (c) => c.getEx(key, {EX: ttlSeconds})),
-    getDel: (key: string) => bounds.run(client, (c) => c.getDel(key)),
-    del: (key: string) => bounds.run(client, (c) => c.del(key)),
+    get: <R>(key: string, finish: ReadFinish<R>) =>
+      bounds.runGuarded(client, GET, finish, key) as Promise<Awaited<R>>,
+    set: (key: string, value: string, ttlMs: number | undefined, onlyOverString: boolean) =>
+      bounds.runGuarded(
+        client,
+        (c) => c.set(key, value, setOptions(ttlMs, onlyOverString)),
+        DISCARD,
+      ),
+    pExpire: (key: string, ttlMs: number) =>
+      bounds.runGuarded(client, (c) => c.pExpire(key, ttlMs), DISCARD),
+    getEx: (key: string, ttlMs: number) =>
+      bounds.runGuarded(client, (c) => c.getEx(key, {PX: ttlMs}), DISCARD),
+    getDel: (key: string) => bounds.runGuarded(client, (c) => c.getDel(key), DISCARD),
+    del: (key: string) => bounds.runGuarded(client, (c) => c.del(key), DISCARD),
     runScript: (script: LuaScript, keys: readonly string[], args: readonly string[]) =>
       evalOn(client, bounds, script, keys, args),
   }
 }
 
+/** GET without a closure per call. */
+const GET = (client: KeyedCommands, key: string) => client.get(key) as Promise<string | null>
+
 const GET_ONLY = {GET: true} as const
 
-function setOptions(ttlSeconds: number | undefined, onlyOverString: boolean) {
-  if (ttlSeconds === undefined) return onlyOverString ? GET_ONLY : undefined
-  return onlyOverString ? {EX: ttlSeconds, GET: true as const} : {EX: ttlSeconds}
+function setOptions(ttlMs: number | undefined, onlyOverString: boolean) {
+  if (ttlMs === undefined) return onlyOverString ? GET_ONLY : undefined
+  return onlyOverString ? {PX: ttlMs, GET: true as const} : {PX: ttlMs}
 }
 
 function evalOn(

@@ -1,6 +1,17 @@
 import type {LuaScript} from "../scripts.js"
 
 /**
+ * What a read or a guarded write resolves to when the key holds a tombstone (or any value
+ * that is not a string): Redis refused it with WRONGTYPE and changed nothing. A value, not
+ * an exception: a logged-out cookie is a normal answer.
+ */
+export const TOMBSTONED: unique symbol = Symbol("tombstoned")
+export type Tombstoned = typeof TOMBSTONED
+
+/** What `get` does with a reply, in the same step; given the key, so it needs no closure. */
+export type ReadFinish<R> = (reply: string | null | Tombstoned, key: string) => R
+
+/**
  * The few Redis operations the store needs. Every client family gets one small adapter
  * that implements this; version quirks live in the adapters and nowhere else.
  *
@@ -8,28 +19,28 @@ import type {LuaScript} from "../scripts.js"
  * adapter whose client adds a key prefix of its own handles that prefix itself.
  */
 export interface SessionClient {
-  get(key: string): Promise<string | null>
   /**
-   * SET, with EX when `ttlSeconds` is given (a positive whole number). With `onlyOverString`
-   * it is SET ... GET (Redis 6.2+), which writes nothing and rejects with WRONGTYPE when the
-   * key holds anything but a string (a tombstone).
+   * GET, its reply (TOMBSTONED when the key holds anything but a string) turned into what
+   * the caller wants by `finish` (given the key too), in the same step: `get` runs on every
+   * request.
    */
-  set(
-    key: string,
-    value: string,
-    ttlSeconds: number | undefined,
-    onlyOverString: boolean,
-  ): Promise<unknown>
-  /** EXPIRE: re-times a key that exists, never creates one. */
-  expire(key: string, ttlSeconds: number): Promise<unknown>
+  get<R>(key: string, finish: ReadFinish<R>): Promise<Awaited<R>>
   /**
-   * GETEX ... EX (Redis 6.2+): like `expire`, but rejects with WRONGTYPE and changes nothing
-   * when the key holds anything but a string (a tombstone).
+   * SET, with PX when `ttlMs` is given (a positive whole number of milliseconds). With
+   * `onlyOverString` it is SET ... GET (Redis 6.2+), which writes nothing when the key holds
+   * anything but a string (a tombstone): a refusal, which is not an error.
    */
-  getEx(key: string, ttlSeconds: number): Promise<unknown>
-  /** GETDEL (Redis 6.2+): deletes a string; rejects with WRONGTYPE on any other type. */
-  getDel(key: string): Promise<unknown>
-  del(key: string): Promise<unknown>
+  set(key: string, value: string, ttlMs: number | undefined, onlyOverString: boolean): Promise<void>
+  /** PEXPIRE: re-times a key that exists, never creates one. */
+  pExpire(key: string, ttlMs: number): Promise<void>
+  /**
+   * GETEX ... PX (Redis 6.2+): like `pExpire`, but changes nothing (and is no error) when
+   * the key holds anything but a string (a tombstone).
+   */
+  getEx(key: string, ttlMs: number): Promise<void>
+  /** GETDEL (Redis 6.2+): deletes a string; leaves any other type (a tombstone) alone. */
+  getDel(key: string): Promise<void>
+  del(key: string): Promise<void>
   /**
    * Values in the order of `keys`; the keys may span hash slots. `source` is the `source` of
    * the SCAN batch they came from, if any: where to find them first.
@@ -57,6 +68,8 @@ export interface SessionClient {
   scan(prefix: string, count: number): AsyncIterable<ScanBatch>
   /** PING every endpoint the store needs (every master of a cluster), within the bound. */
   ping(): Promise<void>
+  /** The store was closed: commands still waiting for a first connection fail now. */
+  release(): void
   /** False when the client itself knows it cannot send now (connecting, reconnecting, closed). */
   isReady(): boolean
   /**

@@ -97,10 +97,27 @@ export function coreContract(ctx: ContractContext): void {
       expect(await ctx.raw.ttl(`${prefix}a`)).toBeGreaterThan(990)
     })
 
-    it("rounds a fractional ttl up (1.5 becomes 2), so SET never fails on it", async () => {
+    it("keeps a fractional ttl to the millisecond (1.5 s is 1500 ms, not 2 s)", async () => {
       const {store, prefix} = newStore({ttl: () => 1.5})
       await store.set("a", makeSession())
-      expect(await ctx.raw.ttl(`${prefix}a`)).toBe(2)
+      const left = await ctx.raw.pttl(`${prefix}a`)
+      expect(left).toBeGreaterThan(1_000)
+      expect(left).toBeLessThanOrEqual(1_500)
+    })
+
+    it("expires with the cookie to the millisecond: maxAge 50 ms is not rounded up to a second", async () => {
+      const {store, prefix} = newStore()
+      await store.set("a", makeSession(50))
+      const left = await ctx.raw.pttl(`${prefix}a`)
+      expect(left).toBeGreaterThan(0)
+      expect(left).toBeLessThanOrEqual(50)
+      await store.touch("a", makeSession(50))
+      expect(await ctx.raw.pttl(`${prefix}a`)).toBeLessThanOrEqual(50)
+      await vi.waitFor(async () => expect(await ctx.raw.exists(`${prefix}a`)).toBe(false), {
+        timeout: 5_000,
+        interval: 10,
+      })
+      expect(await store.get("a")).toBeNull()
     })
 
     it.each([

@@ -33,6 +33,11 @@ export class RawRedis {
     return Number(await this.onKey(key, "TTL", key))
   }
 
+  /** Milliseconds the key has left (-1: no expiry, -2: no key). */
+  async pttl(key: string): Promise<number> {
+    return Number(await this.onKey(key, "PTTL", key))
+  }
+
   /** The Redis type at `key`: "string" for a session, "hash" for a tombstone, "none". */
   async type(key: string): Promise<string> {
     return String(await this.onKey(key, "TYPE", key))
