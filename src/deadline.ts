@@ -188,20 +188,32 @@ export class Deadlines implements Bounds {
       this.#current = slice
     }
     if (this.#isReady(client)) {
-      // The hot path: one promise, three closures, no clock.
+      // The hot path: one promise, three closures sharing one context, no clock.
       slice.pending++
       const sent = command(client, arg as A)
-      return new Promise((resolve, reject) => {
-        slice.add(reject)
-        sent.then(
-          (value) => {
-            slice.settle()
-            if (finish === undefined) resolve(value as unknown as R)
-            else settleWith(finish, value, arg as A, resolve, reject)
-          },
-          (error: unknown) => this.#failed(slice, error, resolve, reject, finish, arg as A),
-        )
+      let resolve!: (value: R) => void
+      let reject!: Reject
+      const promise = new Promise<R>((settleOk, settleError) => {
+        resolve = settleOk
+        reject = settleError
       })
+      slice.rejects[slice.count++] = reject
+      sent.then(
+        (value) => {
+          if (--slice.pending === 0) slice.count = 0
+          if (finish === undefined) {
+            resolve(value as unknown as R)
+            return
+          }
+          try {
+            resolve(finish(value, arg as A))
+          } catch (error) {
+            reject(error)
+          }
+        },
+        (error: unknown) => this.#failed(slice, error, resolve, reject, finish, arg as A),
+      )
+      return promise
     }
     const first = this.#firstConnection
     if (first?.waiting) {
