@@ -56,7 +56,7 @@ async function main() {
     log("5. the store's own cost per call")
     const overhead = runs("overhead")
       ? await measureOverhead(realisticSession(), QUICK ? 3 : 21, QUICK ? 20_000 : 200_000)
-      : "(not run)"
+      : skipped
     log("6. cost inside Redis per operation")
     const redisCost = runs("redis")
       ? await measureRedisCost(server, realisticSession(), QUICK ? 1 : 9, QUICK ? 200 : 2_000)
@@ -72,6 +72,7 @@ async function main() {
       ...standalone.targets,
       ...clustered.targets,
       ...e2e.targets,
+      ...overhead.targets,
       ...outage.targets,
       ...redundant.targets,
       ...admin.targets,
@@ -120,7 +121,7 @@ async function main() {
       "",
       "## 5. The store's own cost per call",
       "",
-      overhead,
+      overhead.markdown,
       "",
       "## 6. Cost inside Redis per operation",
       "",
