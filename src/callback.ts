@@ -14,7 +14,14 @@ export function withCallback<T>(
   if (typeof callback !== "function") {
     return Promise.reject(new TypeError("The callback must be a function when given"))
   }
-  return work().then(
+  let outcome: Promise<T>
+  try {
+    outcome = work()
+  } catch (error) {
+    // A client method that throws instead of rejecting: still the callback's to hear.
+    outcome = Promise.reject(error)
+  }
+  return outcome.then(
     (result) => {
       invoke(callback, null, result)
       return result

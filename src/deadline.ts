@@ -12,14 +12,14 @@
 // slice's AbortSignal, aborted then, so that the client withdraws them: never sent, they can
 // no longer take effect later.
 //
-// The first connection is different: a client the app has not finished connecting (connect()
-// not awaited, ioredis connecting by itself) is not down, it is starting. A command for it
-// waits here, in the store, until the client is ready, and is sent then; it is never handed
-// to the client's offline queue, so a command rejected at the bound is never sent.
+// The first connection is different (first-connection.ts): a command for a client that is
+// still making it waits in the store, and is sent once the client is ready, or rejected at
+// the bound and never sent.
 
 import {setMaxListeners} from "node:events"
 import {TOMBSTONED, type Tombstoned} from "./clients/types.js"
 import {isWrongType, RedisUnavailableError, signalsOutage} from "./errors.js"
+import {FirstConnection, type Readiness, type Waiter} from "./first-connection.js"
 
 export {RedisUnavailableError} from "./errors.js"
 
@@ -71,16 +71,6 @@ export interface BoundsFamily {
 
 /** Hears about every command that failed because a server could not serve it. */
 export type FailureObserver = (error: unknown) => void
-
-/** The client whose first connection the store waits for, and how to hear it change. */
-export interface Readiness {
-  readonly client: object
-  /** Calls `listener` on the client's connection events; returns the undo. */
-  watch(listener: () => void): () => void
-}
-
-/** How often a client without events is looked at while commands wait for it to connect. */
-const FIRST_CONNECTION_POLL_MS = 10
 
 class Slice {
   #controller: AbortController | undefined
@@ -166,8 +156,8 @@ export class Deadlines implements Bounds {
    * for it wait for its first connection (see FirstConnection).
    */
   awaitFirstConnection(readiness: Readiness): void {
-    if (!this.#family.isReady(readiness.client)) {
-      this.#firstConnection = new FirstConnection(readiness, this.#family)
+    if (!this.#isReady(readiness.client)) {
+      this.#firstConnection = new FirstConnection(readiness, this.#isReady)
     }
   }
 
@@ -187,43 +177,10 @@ export class Deadlines implements Bounds {
       slice = new Slice(this.#timeoutMs, this.#sliceMs, this.#observe)
       this.#current = slice
     }
-    if (this.#isReady(client)) {
-      // The hot path: one promise, three closures sharing one context, no clock.
-      slice.pending++
-      const sent = command(client, arg as A)
-      let resolve!: (value: R) => void
-      let reject!: Reject
-      const promise = new Promise<R>((settleOk, settleError) => {
-        resolve = settleOk
-        reject = settleError
-      })
-      slice.rejects[slice.count++] = reject
-      sent.then(
-        (value) => {
-          if (--slice.pending === 0) slice.count = 0
-          if (finish === undefined) {
-            resolve(value as unknown as R)
-            return
-          }
-          try {
-            resolve(finish(value, arg as A))
-          } catch (error) {
-            reject(error)
-          }
-        },
-        (error: unknown) => this.#failed(slice, error, resolve, reject, finish, arg as A),
-      )
-      return promise
-    }
+    if (this.#isReady(client)) return this.#send(slice, command(client, arg as A), finish, arg)
     const first = this.#firstConnection
     if (first?.waiting) {
-      return this.#afterFirstConnection(
-        first,
-        slice,
-        () => command(client, arg as A),
-        finish,
-        arg as A,
-      )
+      return this.#afterFirstConnection(first, slice, () => command(client, arg as A), finish, arg)
     }
     const target = this.#family.withSignal(client, slice.signal)
     if (target === undefined) {
@@ -234,31 +191,36 @@ export class Deadlines implements Bounds {
       this.#observe(error)
       return Promise.reject(error)
     }
-    slice.pending++
-    const sent = command(target, arg as A)
-    return new Promise((resolve, reject) => {
-      slice.add(reject)
-      this.#follow(slice, sent, resolve, reject, finish, arg as A)
-    })
+    return this.#send(slice, command(target, arg as A), finish, arg)
   }
 
-  /** Settles the caller's promise with the command's outcome, unless the bound came first. */
-  #follow<T, R, A>(
+  /**
+   * The caller's promise for a command just sent, settled by its outcome unless the bound
+   * comes first. The hot path: one promise, three closures sharing one context, no clock.
+   */
+  #send<T, R, A>(
     slice: Slice,
     sent: Promise<T>,
-    resolve: (value: R) => void,
-    reject: Reject,
     finish: Finish<T, R, A> | undefined,
-    arg: A,
-  ): void {
+    arg: A | undefined,
+  ): Promise<R> {
+    slice.pending++
+    let resolve!: (value: R) => void
+    let reject!: Reject
+    const promise = new Promise<R>((settleOk, settleError) => {
+      resolve = settleOk
+      reject = settleError
+    })
+    slice.rejects[slice.count++] = reject
     sent.then(
       (value) => {
-        slice.settle()
+        if (--slice.pending === 0) slice.count = 0
         if (finish === undefined) resolve(value as unknown as R)
-        else settleWith(finish, value, arg, resolve, reject)
+        else settleWith(finish, value, arg as A, resolve, reject)
       },
-      (error: unknown) => this.#failed(slice, error, resolve, reject, finish, arg),
+      (error: unknown) => this.#failed(slice, error, resolve, reject, finish, arg as A),
     )
+    return promise
   }
 
   #failed<T, R, A>(
@@ -290,12 +252,16 @@ export class Deadlines implements Bounds {
     slice: Slice,
     send: () => Promise<T>,
     finish: Finish<T, R, A> | undefined,
-    arg: A,
+    arg: A | undefined,
   ): Promise<R> {
+    // Counted as pending while it waits, so that the slice's bound fires for it.
     slice.pending++
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
-        go: () => this.#follow(slice, send(), resolve, reject, finish, arg),
+        go: () => {
+          slice.settle()
+          this.#send(slice, send(), finish, arg).then(resolve, reject)
+        },
         fail: (error) => {
           if (!first.cancel(waiter)) return
           slice.settle()
@@ -320,78 +286,6 @@ export class Deadlines implements Bounds {
     this.#firstConnection?.release(
       new RedisUnavailableError("ENOTCONN", "The store was closed; the command was not sent"),
     )
-  }
-}
-
-/** A command waiting for the first connection: sent by `go`, or failed. */
-interface Waiter {
-  go(): void
-  fail(error: unknown): void
-}
-
-/**
- * Watches a client that has never been ready: commands wait for it here. Once it has been
- * ready, it is an ordinary client (an outage after that is an outage).
- */
-class FirstConnection {
-  #done = false
-  readonly #waiters = new Set<Waiter>()
-  #unwatch: (() => void) | undefined
-  #poll: ReturnType<typeof setInterval> | undefined
-  readonly #readiness: Readiness
-  readonly #family: BoundsFamily
-  /** Kept here: the client's event hub holds it only weakly. */
-  readonly #check = () => this.#look()
-
-  constructor(readiness: Readiness, family: BoundsFamily) {
-    this.#readiness = readiness
-    this.#family = family
-  }
-
-  /** True while the client has never been ready. */
-  get waiting(): boolean {
-    if (!this.#done && this.#family.isReady(this.#readiness.client)) this.#finish()
-    return !this.#done
-  }
-
-  /** Sends the waiter's command once the client is ready. */
-  wait(waiter: Waiter): void {
-    this.#waiters.add(waiter)
-    if (this.#poll !== undefined) return
-    this.#unwatch = this.#readiness.watch(this.#check)
-    // Some clients say nothing when they are ready (node-redis 4 and 5 clusters): look often.
-    this.#poll = setInterval(this.#check, FIRST_CONNECTION_POLL_MS)
-    this.#poll.unref()
-  }
-
-  /** Takes back a waiter not sent yet; false when it was sent (or failed) already. */
-  cancel(waiter: Waiter): boolean {
-    if (!this.#waiters.delete(waiter)) return false
-    if (this.#waiters.size === 0) this.#stopWatching()
-    return true
-  }
-
-  #stopWatching(): void {
-    if (this.#poll !== undefined) clearInterval(this.#poll)
-    this.#poll = undefined
-    this.#unwatch?.()
-    this.#unwatch = undefined
-  }
-
-  #look(): void {
-    if (this.#family.isReady(this.#readiness.client)) this.#finish()
-  }
-
-  #finish(): void {
-    this.#done = true
-    this.#stopWatching()
-    const waiters = [...this.#waiters]
-    this.#waiters.clear()
-    for (const waiter of waiters) waiter.go()
-  }
-
-  release(error: unknown): void {
-    for (const waiter of [...this.#waiters]) waiter.fail(error)
   }
 }
 
