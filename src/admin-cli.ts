@@ -2,7 +2,6 @@
 // own methods, so it keeps every promise they make (batches of scanCount, tombstones, the
 // time bound). The client comes from the app's own package (see cli-client.ts).
 
-import {createInterface} from "node:readline/promises"
 import {parseArgs} from "node:util"
 import {
   CLIENT_PACKAGES,
@@ -11,6 +10,17 @@ import {
   connect,
   UsageError,
 } from "./cli-client.js"
+import {
+  confirmed,
+  fieldReader,
+  isRedisUrl,
+  messageOf,
+  ProgressLine,
+  safeUrl,
+} from "./cli-helpers.js"
+import type {CorruptSessionError} from "./codec.js"
+import {encryptedSerializer} from "./encrypted-serializer.js"
+import type {Serializer} from "./options.js"
 import {RedisStore} from "./store.js"
 
 export const HELP = `Usage: redis-session-store <command> [options]
@@ -32,14 +42,18 @@ Options:
   --prefix <prefix>      Key prefix of the sessions. Default: sess:
   --owner-field <path>   Where a session names its owner, as the app's owner option reads it
                          (for example user.id).
+  --secret-env <name>    For an app that uses encryptedSerializer: the environment variable
+                         holding a secret (repeat for old secrets, newest first). Secrets
+                         are read from the environment only, never from the command line.
   --scan-count <n>       Keys per batch. Default: 100
   --json                 Output for scripts: one JSON value (list: one JSON object a line).
   --yes                  Do not ask before clear.
   --quiet                No progress on stderr.
   -h, --help             This text.
 
-Exit codes: 0 done; 1 not done (no such session, clear not confirmed); 2 bad usage;
-3 Redis failed (unreachable, refused, timed out).`
+Exit codes: 0 done; 1 not done (no such session, an unreadable session, sessions of the owner
+that could not be confirmed, clear not confirmed); 2 bad usage; 3 Redis failed (unreachable,
+refused, no answer within 5 s).`
 
 export const EXIT = {done: 0, notDone: 1, usage: 2, redisFailed: 3} as const
 
@@ -58,6 +72,7 @@ interface Parsed {
   client: ClientPackage | undefined
   prefix: string
   ownerField: string | undefined
+  secretEnv: string[]
   scanCount: number | undefined
   json: boolean
   yes: boolean
@@ -110,6 +125,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
     client: client as ClientPackage | undefined,
     prefix: values.prefix ?? "sess:",
     ownerField: values["owner-field"],
+    secretEnv: values["secret-env"] ?? [],
     scanCount: values["scan-count"] === undefined ? undefined : Number(values["scan-count"]),
     json: values.json === true,
     yes: values.yes === true,
@@ -127,6 +143,7 @@ function parseOptions(argv: string[]) {
       client: {type: "string"},
       prefix: {type: "string"},
       "owner-field": {type: "string"},
+      "secret-env": {type: "string", multiple: true},
       "scan-count": {type: "string"},
       json: {type: "boolean"},
       yes: {type: "boolean"},
@@ -162,6 +179,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       prefix: options.prefix,
       ...(options.scanCount === undefined ? {} : {scanCount: options.scanCount}),
       ...(options.ownerField === undefined ? {} : {owner: fieldReader(options.ownerField)}),
+      ...(options.secretEnv.length === 0 ? {} : {serializer: serializerFrom(options, io.env)}),
       connectionEvents: false,
     })
     return await run(store, options, io)
@@ -179,8 +197,14 @@ async function run(store: RedisStore, options: Parsed, io: Io): Promise<number> 
     stdout.write(`${options.json ? JSON.stringify(json) : text}\n`)
   const progress = new ProgressLine(stderr, options.quiet)
   const sid = options.operand as string
+  // Values that cannot be read go in the command's own output, not a process warning.
+  const unreadable = new Map<string, string>()
+  store.on("corrupt", (error: CorruptSessionError) => {
+    unreadable.set(error.sid, error.message)
+  })
   switch (options.command) {
     case "count": {
+      // Every stored session, readable or not: as many as list prints.
       const count = await store.length({progress: (done) => progress.tick("counted", done)})
       progress.end("counted", count)
       print(String(count), {count})
@@ -192,11 +216,18 @@ async function run(store: RedisStore, options: Parsed, io: Io): Promise<number> 
         print(id, {id})
         progress.tick("listed", ++listed)
       }
-      progress.end("listed", listed)
+      for (const id of unreadable.keys()) print(`${id} (unreadable)`, {id, unreadable: true})
+      progress.end("listed", listed + unreadable.size)
+      if (unreadable.size > 0) stderr.write(`${unreadable.size} ${cannotRead(options)}\n`)
       return EXIT.done
     }
     case "show": {
       const session = await store.get(sid)
+      const why = unreadable.get(sid)
+      if (why !== undefined) {
+        stderr.write(`Session ${JSON.stringify(sid)} is there but cannot be read: ${why}\n`)
+        return EXIT.notDone
+      }
       if (session === null) {
         stderr.write(
           `No session ${JSON.stringify(sid)} under prefix ${JSON.stringify(store.prefix)}\n`,
@@ -216,11 +247,23 @@ async function run(store: RedisStore, options: Parsed, io: Io): Promise<number> 
       return EXIT.done
     }
     case "revoke-owner": {
-      const revoked = await store.revokeOwner(sid)
-      print(`revoked ${revoked} session(s) of ${sid}`, {owner: sid, revoked})
-      return EXIT.done
+      const unconfirmed: string[] = []
+      const revoked = await store.revokeOwner(sid, {unconfirmed: (ids) => unconfirmed.push(...ids)})
+      print(`revoked ${revoked} session(s) of ${sid}`, {owner: sid, revoked, unconfirmed})
+      if (unconfirmed.length === 0) return EXIT.done
+      const unread = unconfirmed.filter((id) => unreadable.has(id)).length
+      stderr.write(
+        `${unconfirmed.length} indexed session(s) of ${sid} were left alive, not confirmed as theirs: ${unconfirmed.length - unread} with no owner at --owner-field ${options.ownerField}, ${unread} ${cannotRead(options)}. Their index entries are kept.\n`,
+      )
+      return EXIT.notDone
     }
     default: {
+      if (!options.yes && !(io.stdin as {isTTY?: boolean}).isTTY) {
+        stderr.write(
+          "clear asks before it ends every session: with no terminal to ask on, give --yes\n",
+        )
+        return EXIT.notDone
+      }
       if (!options.yes && !(await confirmed(io, store.prefix, options.url))) {
         stderr.write("Not confirmed: nothing was cleared.\n")
         return EXIT.notDone
@@ -239,85 +282,20 @@ async function run(store: RedisStore, options: Parsed, io: Io): Promise<number> 
   }
 }
 
-/** Asks on stderr, reads one line from stdin: only "yes" goes on. */
-async function confirmed(io: Io, prefix: string, url: string): Promise<boolean> {
-  const prompt = createInterface({input: io.stdin, output: io.stderr, terminal: false})
-  try {
-    io.stderr.write(
-      `End every session under prefix ${JSON.stringify(prefix)} on ${safeUrl(url)}? Type yes to go on: `,
-    )
-    const answer = await new Promise<string | undefined>((resolve) => {
-      prompt.once("line", resolve)
-      prompt.once("close", () => resolve(undefined))
-    })
-    // Piped answers are not echoed: end the prompt's line so the next message starts fresh.
-    if (!(io.stdin as {isTTY?: boolean}).isTTY) io.stderr.write("\n")
-    return answer?.trim() === "yes"
-  } finally {
-    prompt.close()
-  }
+/** The app's encryptedSerializer, its secrets read from the environment variables named. */
+function serializerFrom(options: Parsed, env: NodeJS.ProcessEnv): Serializer {
+  const secrets = options.secretEnv.map((name) => {
+    const secret = env[name]
+    if (secret === undefined || secret === "") {
+      throw new UsageError(`--secret-env ${name}: that environment variable is not set`)
+    }
+    return secret
+  })
+  return encryptedSerializer({secrets})
 }
 
-/** "counted 12,000 sessions (8,000/s)" on stderr, at most once a second, and once at the end. */
-class ProgressLine {
-  readonly #started = performance.now()
-  #lastShown = performance.now()
-
-  constructor(
-    private readonly stderr: NodeJS.WritableStream,
-    private readonly quiet: boolean,
-  ) {}
-
-  tick(verb: string, done: number): void {
-    const now = performance.now()
-    if (this.quiet || now - this.#lastShown < 1000) return
-    this.#lastShown = now
-    this.stderr.write(`${verb} ${this.#describe(done, now)}\n`)
-  }
-
-  end(verb: string, done: number): void {
-    if (!this.quiet) this.stderr.write(`${verb} ${this.#describe(done, performance.now())}, done\n`)
-  }
-
-  #describe(done: number, now: number): string {
-    const seconds = Math.max((now - this.#started) / 1000, 0.001)
-    const rate = Math.round(done / seconds)
-    return `${done.toLocaleString("en-US")} sessions in ${seconds.toFixed(1)} s (${rate.toLocaleString("en-US")}/s)`
-  }
-}
-
-/** The owner named at a dotted path of the session (`user.id`), as the app's option reads it. */
-function fieldReader(path: string) {
-  const steps = path.split(".")
-  return (session: object) =>
-    steps.reduce<unknown>(
-      (value, step) =>
-        typeof value === "object" && value !== null
-          ? (value as Record<string, unknown>)[step]
-          : undefined,
-      session,
-    ) as string | number | undefined
-}
-
-function isRedisUrl(url: string): boolean {
-  try {
-    return ["redis:", "rediss:"].includes(new URL(url).protocol)
-  } catch {
-    return false
-  }
-}
-
-/** The URL without its password, for messages. */
-export function safeUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = "***"
-    return parsed.toString()
-  } catch {
-    return "the given URL"
-  }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+function cannotRead(options: Parsed): string {
+  return options.secretEnv.length === 0
+    ? "stored value(s) cannot be read (encrypted? give --secret-env; or corrupted)"
+    : "stored value(s) cannot be read (another secret, or corrupted)"
 }

@@ -5,7 +5,7 @@
 import type {SessionData} from "express-session"
 import {eachBatch, keyBatches} from "./batches.js"
 import type {ScanBatch, SessionClient} from "./clients/index.js"
-import type {SessionCodec} from "./codec.js"
+import type {SessionCodec, Unreadable} from "./codec.js"
 import {DistinctCounter} from "./distinct-counter.js"
 import {TOMBSTONE_SESSIONS} from "./scripts.js"
 
@@ -96,6 +96,22 @@ export class BulkSessions {
       const session = read[i]
       return session ? [[this.#sidOf(key), session]] : []
     })
+  }
+
+  /**
+   * What each of `keys` holds, in order: a session, UNREADABLE (a value that cannot be read
+   * as one), or null (nothing: no key, or a tombstone). For the owner index, which may drop
+   * an entry only when its session is known to be gone.
+   */
+  async readEach(keys: string[]): Promise<(SessionData | Unreadable | null)[]> {
+    if (keys.length === 0) return []
+    const values = await this.#deps.redis.mget(keys)
+    return Promise.all(
+      keys.map((key, i) => {
+        const raw = values[i]
+        return raw == null ? null : this.#deps.codec.readOrUnreadable(raw, this.#sidOf(key))
+      }),
+    )
   }
 
   /**

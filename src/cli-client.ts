@@ -3,6 +3,8 @@
 // run by hand should fail at once and say why, not retry forever.
 
 import {createRequire} from "node:module"
+import {join} from "node:path"
+import {fileURLToPath} from "node:url"
 
 export const CLIENT_PACKAGES = ["redis", "ioredis", "iovalkey"] as const
 export type ClientPackage = (typeof CLIENT_PACKAGES)[number]
@@ -27,25 +29,53 @@ const CONNECT_TIMEOUT_MS = 5000
 
 export async function connect(options: ConnectOptions): Promise<CliConnection> {
   const [name, module] = load(options.client)
-  return name === "redis"
-    ? connectNodeRedis(module as NodeRedisModule, options)
-    : connectIoredis(module as IoredisModule, options)
+  const connection =
+    name === "redis"
+      ? await connectNodeRedis(module as NodeRedisModule, options)
+      : await connectIoredis(module as IoredisModule, options)
+  let clusterNode: boolean
+  try {
+    clusterNode = !options.cluster && (await bounded(isClusterNode(connection.client)))
+  } catch (error) {
+    await connection.close()
+    throw error
+  }
+  if (clusterNode) {
+    await connection.close()
+    throw new UsageError(
+      "the URL is a node of a Redis Cluster: add --cluster, or one node's keys would be counted alone",
+    )
+  }
+  return connection
 }
 
+/**
+ * The app's client package: looked for from the current directory first (the app's own
+ * node_modules, also when this command is installed globally), then beside this package.
+ */
 function load(wanted: ClientPackage | undefined): [ClientPackage, unknown] {
-  const require = createRequire(import.meta.url)
+  const places = [join(process.cwd(), "package.json"), fileURLToPath(import.meta.url)]
   for (const name of wanted === undefined ? CLIENT_PACKAGES : [wanted]) {
-    try {
-      return [name, require(name)]
-    } catch (error) {
-      if ((error as {code?: unknown}).code !== "MODULE_NOT_FOUND") throw error
+    for (const place of places) {
+      try {
+        return [name, createRequire(place)(name)]
+      } catch (error) {
+        if ((error as {code?: unknown}).code !== "MODULE_NOT_FOUND") throw error
+      }
     }
   }
+  const where = `looked in ${process.cwd()} and beside redis-session-store`
   throw new UsageError(
     wanted === undefined
-      ? "the command line needs the app's Redis client: npm install redis (or ioredis, or iovalkey)"
-      : `--client ${wanted}: the ${wanted} package is not installed (npm install ${wanted})`,
+      ? `the command line needs the app's Redis client (${where}): npm install redis (or ioredis, or iovalkey), or run it from the app's folder`
+      : `--client ${wanted}: the ${wanted} package is not installed (${where}): npm install ${wanted}`,
   )
+}
+
+/** INFO says cluster_enabled:1 on a cluster node. */
+async function isClusterNode(client: object): Promise<boolean> {
+  const info = await (client as {info(section: string): Promise<unknown>}).info("cluster")
+  return /cluster_enabled:1/.test(String(info))
 }
 
 interface Closable {
@@ -53,7 +83,11 @@ interface Closable {
   connect(): Promise<unknown>
 }
 
-/** Connects, keeping the last "error" event: it often says more than the rejection. */
+/**
+ * Connects, keeping the last "error" event: it often says more than the rejection. The whole
+ * connection (TCP, handshake, ready check) is bounded: a server that accepts connections and
+ * never answers (stopped, or not Redis) fails it.
+ */
 async function connected<T extends Closable>(
   client: T,
   closeQuietly: () => Promise<void>,
@@ -63,12 +97,28 @@ async function connected<T extends Closable>(
     lastError = error
   })
   try {
-    await client.connect()
+    await bounded(client.connect())
   } catch (error) {
     await closeQuietly()
     throw lastError ?? error
   }
   return {client, close: closeQuietly}
+}
+
+/** `work`, or an error once CONNECT_TIMEOUT_MS passed without its answer. */
+async function bounded<T>(work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const silence = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)),
+      CONNECT_TIMEOUT_MS,
+    )
+  })
+  try {
+    return await Promise.race([work, silence])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 interface NodeRedisClient extends Closable {

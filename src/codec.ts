@@ -33,6 +33,10 @@ export class SessionTooLargeError extends RangeError {
   }
 }
 
+/** A stored value that is there but cannot be read as a session (it stays in Redis). */
+export const UNREADABLE: unique symbol = Symbol("unreadable")
+export type Unreadable = typeof UNREADABLE
+
 export class SessionCodec {
   constructor(
     readonly serializer: Serializer,
@@ -86,44 +90,54 @@ export class SessionCodec {
     return this.readAt(raw, sid, 0)
   }
 
+  /** `read`, but a value that cannot be read is UNREADABLE (reported too), not null. */
+  readOrUnreadable(
+    raw: string,
+    sid: string,
+  ): SessionData | Unreadable | Promise<SessionData | Unreadable> {
+    return this.readAt(raw, sid, 0, UNREADABLE)
+  }
+
   /**
    * `read` for the value at `key`, whose session id starts at `idStart`: the id is cut out
-   * only when a report needs it (`get` runs on every request).
+   * only when a report needs it (`get` runs on every request). A value that cannot be read
+   * is reported, and is `unreadable` (null unless given).
    */
-  readAt(
+  readAt<U = null>(
     raw: string,
     key: string,
     idStart: number,
-  ): SessionData | null | Promise<SessionData | null> {
+    unreadable: U = null as U,
+  ): SessionData | U | Promise<SessionData | U> {
     let parsed: unknown
     try {
       parsed = this.serializer.parse(raw)
     } catch (cause) {
-      return this.#parseFailed(key.slice(idStart), cause)
+      return this.#parseFailed(key.slice(idStart), cause, unreadable)
     }
     // A session first: a promise never has a cookie object.
     if (isSessionShape(parsed)) return parsed
     const sid = key.slice(idStart)
     if (isThenable(parsed)) {
       return Promise.resolve(parsed).then(
-        (session: unknown) => this.#checkShape(session, sid),
-        (cause: unknown) => this.#parseFailed(sid, cause),
+        (session: unknown) => this.#checkShape(session, sid, unreadable),
+        (cause: unknown) => this.#parseFailed(sid, cause, unreadable),
       )
     }
-    return this.#checkShape(parsed, sid)
+    return this.#checkShape(parsed, sid, unreadable)
   }
 
-  #parseFailed(sid: string, cause: unknown): null {
+  #parseFailed<U>(sid: string, cause: unknown, unreadable: U): U {
     this.reportCorrupt(new CorruptSessionError(sid, `parse failed: ${messageOf(cause)}`, cause))
-    return null
+    return unreadable
   }
 
-  #checkShape(session: unknown, sid: string): SessionData | null {
+  #checkShape<U>(session: unknown, sid: string, unreadable: U): SessionData | U {
     if (isSessionShape(session)) return session
     this.reportCorrupt(
       new CorruptSessionError(sid, `parsed to ${describeValue(session)} without a cookie object`),
     )
-    return null
+    return unreadable
   }
 }
 

@@ -9,11 +9,12 @@ import type {Serializer} from "./options.js"
 
 export interface EncryptedSerializerOptions {
   /**
-   * Secrets to derive keys from, each at least 32 characters. The first encrypts; any of
-   * them decrypts, so a new secret goes first and the old one stays until old values expire.
+   * Secrets to derive keys from, each at least 32 characters. The first encrypts and must be
+   * set; any of them decrypts, so a new secret goes first and the old one stays until old
+   * values expire. A later entry that is undefined (an old key's variable not set) is skipped.
    * @example encryptedSerializer({secrets: [process.env.SESSION_KEY_NEW, process.env.SESSION_KEY_OLD]})
    */
-  secrets: readonly string[]
+  secrets: readonly (string | undefined)[]
   /**
    * What turns a session into text before encryption, and back after.
    * @default JSON
@@ -28,11 +29,18 @@ const TAG_BYTES = 16
 const MIN_SECRET_LENGTH = 32
 
 export function encryptedSerializer(options: EncryptedSerializerOptions): Serializer {
-  const {secrets} = options
+  const secrets: unknown = (options as Partial<EncryptedSerializerOptions> | undefined)?.secrets
   if (!Array.isArray(secrets) || secrets.length === 0) {
     throw new TypeError("encryptedSerializer needs secrets: a non-empty array of strings")
   }
-  const keys = secrets.map((secret, i) => {
+  if (secrets[0] === undefined) {
+    throw new TypeError(
+      "encryptedSerializer secrets[0], the secret that encrypts, is undefined (is its environment variable set?)",
+    )
+  }
+  // Later entries may be missing: an old key that is not set (any more, or yet).
+  const given = secrets.flatMap((secret: unknown, i) => (secret === undefined ? [] : [{secret, i}]))
+  const keys = given.map(({secret, i}) => {
     if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) {
       // Never the secret itself in the message.
       throw new TypeError(

@@ -15,5 +15,5 @@ export type {
 export type {ClientSettings} from "./owned-client.js"
 export type {OwnerOf} from "./owners.js"
 export type {ServerEvent, ServerReport} from "./redundant.js"
-export {RedisStore, type SessionWithId} from "./store.js"
+export {RedisStore, type RevokeOptions, type SessionWithId} from "./store.js"
 export type {TtlOption} from "./ttl.js"

@@ -5,10 +5,15 @@
 // `touch` keep it current; `destroy` takes the id out. The index is only a list of places to
 // look: an entry may outlive its session (expired, destroyed by `clear`, or now owned by
 // someone else), so every entry is checked against the session itself before it is reported
-// or revoked, and the entries that fail the check are dropped on the way.
+// or revoked. An entry is dropped only when its session is known to be gone (no key, a
+// tombstone) or known to be someone else's, by a value that could be read. A value that
+// cannot be read (a parse failure, an encrypted session read without its secrets) or an
+// owner function that cannot judge it (a missing field) proves nothing: the entry stays,
+// and is reported as unconfirmed.
 
 import type {SessionData} from "express-session"
 import type {SessionClient} from "./clients/index.js"
+import {UNREADABLE, type Unreadable} from "./codec.js"
 import {describeValue} from "./keys.js"
 import {INDEX_PAGE, INDEX_SESSION, UNINDEX_SESSIONS} from "./scripts.js"
 
@@ -25,7 +30,8 @@ export interface OwnerIndexDeps {
   ownerOf: OwnerOf
   /** The most ids any one command carries (the store's `scanCount`). */
   batchSize: number
-  readSessions(keys: string[]): Promise<[string, SessionData][]>
+  /** What each key holds: a session, UNREADABLE, or null (no key, or a tombstone). */
+  readEach(keys: string[]): Promise<(SessionData | Unreadable | null)[]>
   endSessions(keys: string[]): Promise<unknown>
 }
 
@@ -74,7 +80,15 @@ export class OwnerIndex {
    * undefined: never). Nothing to do for a session nobody owns.
    */
   track(sid: string, session: SessionData, ttlMs: number | undefined): Promise<unknown> {
-    const owner = this.ownerOf(session)
+    // An owner function that throws (an anonymous session it was not written for): nobody's,
+    // not indexed, and the write goes on. A result that is no owner id is still an error.
+    let found: unknown
+    try {
+      found = this.#deps.ownerOf(session)
+    } catch {
+      return Promise.resolve()
+    }
+    const owner = ownerId(found, "options.owner's result")
     if (owner === undefined) return Promise.resolve()
     const now = Date.now()
     const expires = ttlMs === undefined ? "+inf" : `${now + ttlMs}`
@@ -105,48 +119,62 @@ export class OwnerIndex {
   async sessionsOf(owner: unknown): Promise<[string, SessionData][]> {
     const found: [string, SessionData][] = []
     for await (const batch of this.#checkedBatches(ownerId(owner, "The owner"))) {
-      found.push(...batch)
+      found.push(...batch.theirs)
     }
     return found
   }
 
-  /** Ends every session of `owner` as `destroy` does; resolves to how many there were. */
-  async revoke(owner: unknown): Promise<number> {
+  /**
+   * Ends every session of `owner` as `destroy` does. Resolves to how many were ended, and the
+   * ids of indexed sessions that could not be confirmed as the owner's (left alone).
+   */
+  async revoke(owner: unknown): Promise<{revoked: number; unconfirmed: string[]}> {
     const id = ownerId(owner, "The owner")
     let revoked = 0
+    const unconfirmed: string[] = []
     for await (const batch of this.#checkedBatches(id)) {
-      if (batch.length === 0) continue
-      await this.#deps.endSessions(batch.map(([sid]) => this.#deps.prefix + sid))
+      unconfirmed.push(...batch.unconfirmed)
+      if (batch.theirs.length === 0) continue
+      await this.#deps.endSessions(batch.theirs.map(([sid]) => this.#deps.prefix + sid))
       await this.untrack(
         id as string,
-        batch.map(([sid]) => sid),
+        batch.theirs.map(([sid]) => sid),
       )
-      revoked += batch.length
+      revoked += batch.theirs.length
     }
-    return revoked
+    return {revoked, unconfirmed}
   }
 
   /**
    * The owner's sessions, a batch at a time, each checked against the session itself: those
-   * gone or now someone else's are left out, and their entries dropped from the index.
+   * gone or now someone else's are left out, and their entries dropped from the index; those
+   * that cannot be judged are left out and kept in the index (`unconfirmed`).
    */
-  async *#checkedBatches(owner: string | undefined): AsyncGenerator<[string, SessionData][]> {
+  async *#checkedBatches(
+    owner: string | undefined,
+  ): AsyncGenerator<{theirs: [string, SessionData][]; unconfirmed: string[]}> {
     if (owner === undefined) throw new TypeError("The owner must be given")
-    const {prefix, readSessions} = this.#deps
+    const {prefix, readEach} = this.#deps
     for await (const sids of this.#indexedIds(owner)) {
-      const read = await readSessions(sids.map((sid) => prefix + sid))
-      const theirs = read.filter(([, session]) => this.#owns(session, owner))
-      const kept = new Set(theirs.map(([sid]) => sid))
-      await this.untrack(
-        owner,
-        sids.filter((sid) => !kept.has(sid)),
-      )
-      yield theirs
+      const held = await readEach(sids.map((sid) => prefix + sid))
+      const theirs: [string, SessionData][] = []
+      const unconfirmed: string[] = []
+      const gone: string[] = []
+      sids.forEach((sid, i) => {
+        const session = held[i]
+        if (session === null || session === undefined) gone.push(sid)
+        else if (session === UNREADABLE) unconfirmed.push(sid)
+        else {
+          const who = this.#ownerOrNone(session)
+          if (who === owner) theirs.push([sid, session])
+          // No owner found in a readable session (a field the caller named wrongly, say).
+          else if (who === undefined) unconfirmed.push(sid)
+          else gone.push(sid)
+        }
+      })
+      await this.untrack(owner, gone)
+      yield {theirs, unconfirmed}
     }
-  }
-
-  #owns(session: SessionData, owner: string): boolean {
-    return this.#ownerOrNone(session) === owner
   }
 
   /** For a stored session: one the owner function cannot judge belongs to nobody. */

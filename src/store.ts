@@ -26,6 +26,15 @@ import {READ_SESSION_WITH_TTL, TOMBSTONE_SESSIONS} from "./scripts.js"
 import {markExpiry, touchCanWait, unmarkExpiry} from "./touch-after.js"
 import {sessionTtlMs, type TtlOption, validateTtlOption} from "./ttl.js"
 
+/** Options of `revokeOwner(owner, options)`. */
+export interface RevokeOptions {
+  /**
+   * Told the ids of indexed sessions that could not be confirmed as the owner's (unreadable,
+   * or no owner found in them): they were left alive and kept in the index.
+   */
+  unconfirmed?: (ids: string[]) => void
+}
+
 /** A session as `all()` returns it: the stored data with its id. */
 export type SessionWithId = SessionData & {id: string}
 
@@ -126,7 +135,7 @@ export class RedisStore extends Store {
         prefix: this.prefix,
         ownerOf,
         batchSize: this.scanCount,
-        readSessions: (keys) => this.#bulk.read(keys, undefined),
+        readEach: (keys) => this.#bulk.readEach(keys),
         endSessions: (keys) => this.#bulk.end(keys, undefined),
       })
     this.#availability = connectionEvents
@@ -155,25 +164,13 @@ export class RedisStore extends Store {
   get(sid: string): Promise<SessionData | null>
   get(sid: string, callback: Callback<SessionData | null>): Promise<void>
   get(sid: string, callback?: Callback<SessionData | null>): Promise<unknown> {
-    if (callback != null) return withCallback(callback, () => this.#get(sid))
-    // The promise path, inlined: this runs on every request.
+    if (callback != null) return withCallback(callback, () => this.get(sid))
+    // get, set and touch return the client layer's one promise (they are not async functions
+    // awaiting it): they run on every request, and each promise costs.
     if (typeof sid !== "string" || sid.length === 0) return Promise.reject(sidError(sid))
     const key = this.prefix + sid
     if (this.touchAfter > 0) return this.#getWithExpiry(key, sid)
     return this.#redis.get(key, this.#readReply)
-  }
-
-  // get, set and touch are plain functions returning the client layer's one promise (not
-  // async functions awaiting it): they run on every request, and each promise costs.
-  #get(sid: string): Promise<SessionData | null> {
-    try {
-      assertSid(sid)
-      const key = this.prefix + sid
-      if (this.touchAfter > 0) return this.#getWithExpiry(key, sid)
-      return this.#redis.get(key, this.#readReply)
-    } catch (error) {
-      return Promise.reject(error)
-    }
   }
 
   /** For touchAfter: the value and its expiry in one round trip, the expiry left on it. */
@@ -277,7 +274,7 @@ export class RedisStore extends Store {
     assertSid(sid)
     const key = this.prefix + sid
     // With an owner index: what the session held says whose index to take it out of.
-    const held = this.#owners && (await this.#get(sid))
+    const held = this.#owners && (await this.get(sid))
     if (this.tombstoneSeconds > 0) {
       await this.#redis.runScript(TOMBSTONE_SESSIONS, [key], this.#tombstoneArgs())
     } else {
@@ -350,18 +347,36 @@ export class RedisStore extends Store {
    * was destroyed or changed hands since it was indexed is not listed.
    * @example const devices = await store.sessionsOf(user.id)
    */
-  async sessionsOf(owner: string | number): Promise<SessionWithId[]> {
-    const found = await this.#ownerIndex("sessionsOf").sessionsOf(owner)
-    return found.map(([id, session]) => Object.assign(session, {id}))
+  sessionsOf(owner: string | number): Promise<SessionWithId[]>
+  sessionsOf(owner: string | number, callback: Callback<SessionWithId[]>): Promise<void>
+  sessionsOf(owner: string | number, callback?: Callback<SessionWithId[]>): Promise<unknown> {
+    return withCallback(callback, async () => {
+      const found = await this.#ownerIndex("sessionsOf").sessionsOf(owner)
+      return found.map(([id, session]) => Object.assign(session, {id}))
+    })
   }
 
   /**
    * Logs one owner out everywhere: ends each of their sessions as `destroy` does (final,
-   * with tombstones). Resolves to how many sessions were ended.
+   * with tombstones). Resolves to how many sessions were ended. An indexed session that
+   * cannot be confirmed as the owner's (its value cannot be read, or the owner function finds
+   * no owner in it) is left alone and kept in the index; `{unconfirmed}` hears their ids.
    * @example await store.revokeOwner(user.id) // after a password change
    */
-  async revokeOwner(owner: string | number): Promise<number> {
-    return this.#ownerIndex("revokeOwner").revoke(owner)
+  revokeOwner(owner: string | number): Promise<number>
+  revokeOwner(owner: string | number, callback: Callback<number>): Promise<void>
+  revokeOwner(owner: string | number, options: RevokeOptions): Promise<number>
+  revokeOwner(
+    owner: string | number,
+    callbackOrOptions?: Callback<number> | RevokeOptions,
+  ): Promise<unknown> {
+    const options = typeof callbackOrOptions === "object" ? callbackOrOptions : undefined
+    const callback = typeof callbackOrOptions === "object" ? undefined : callbackOrOptions
+    return withCallback(callback, async () => {
+      const {revoked, unconfirmed} = await this.#ownerIndex("revokeOwner").revoke(owner)
+      if (unconfirmed.length > 0) options?.unconfirmed?.(unconfirmed)
+      return revoked
+    })
   }
 
   #ownerIndex(method: string): OwnerIndex {

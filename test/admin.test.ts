@@ -89,6 +89,20 @@ describe("encryption at rest, maxBytes, async serializers", () => {
     expect(() => encryptedSerializer({secrets: ["short-secret"]})).toThrow(
       /secrets\[0\] must be a string of at least 32 characters$/,
     )
+    expect(() => (encryptedSerializer as (options?: unknown) => unknown)()).toThrow(
+      /needs secrets: a non-empty array/,
+    )
+    expect(() => encryptedSerializer({secrets: [undefined, "x".repeat(32)]})).toThrow(
+      /secrets\[0\], the secret that encrypts, is undefined \(is its environment variable set\?\)/,
+    )
+  })
+
+  it("skips an old secret that is not set (its variable empty), as the README uses it", async () => {
+    const current = "the current secret, thirty-two chars"
+    const writer = encryptedSerializer({secrets: [current, undefined]})
+    const reader = encryptedSerializer({secrets: [current, process.env.RSS_TEST_UNSET_OLD_KEY]})
+    const text = await writer.stringify(makeSession(60_000, {views: 3} as never))
+    expect((await reader.parse(text)) as unknown).toMatchObject({views: 3})
   })
 
   it("maxBytes: a larger session is refused with a clear error, and what was stored stays", async () => {

@@ -2,12 +2,16 @@
 // stdin, and what it prints and exits with, against real servers (standalone and cluster).
 
 import {spawn} from "node:child_process"
+import {type AddressInfo, createServer} from "node:net"
+import {Readable, Writable} from "node:stream"
 import {fileURLToPath} from "node:url"
 import type {SessionData} from "express-session"
 import {createClient, createCluster} from "redis"
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
+import {main} from "../src/admin-cli.js"
 import {CLIENT_PACKAGES} from "../src/cli-client.js"
-import {type RedisClientLike, RedisStore} from "../src/index.js"
+import {encryptedSerializer, type RedisClientLike, RedisStore} from "../src/index.js"
+import {RestartableServer} from "./helpers/outages.js"
 import {
   type RedisCluster,
   type RedisServer,
@@ -25,10 +29,15 @@ interface Outcome {
 }
 
 /** Runs the command line in its own process, as `npx redis-session-store ...` would. */
-function cli(args: string[], options: {stdin?: string; env?: NodeJS.ProcessEnv} = {}) {
+function cli(
+  args: string[],
+  options: {stdin?: string; env?: NodeJS.ProcessEnv; keepStdinOpen?: boolean} = {},
+) {
   return new Promise<Outcome>((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
       env: {...process.env, REDIS_URL: "", ...options.env},
+      // A hang fails the test here rather than at vitest's own bound.
+      timeout: 25_000,
     })
     let stdout = ""
     let stderr = ""
@@ -40,8 +49,18 @@ function cli(args: string[], options: {stdin?: string; env?: NodeJS.ProcessEnv} 
     })
     child.on("error", reject)
     child.on("close", (code) => resolve({code, stdout, stderr}))
-    child.stdin.end(options.stdin ?? "")
+    if (options.keepStdinOpen) child.stdin.write(options.stdin ?? "")
+    else child.stdin.end(options.stdin ?? "")
   })
+}
+
+/** A stream that keeps what is written to it. */
+class Collect extends Writable {
+  text = ""
+  override _write(chunk: Buffer, _encoding: string, done: () => void) {
+    this.text += chunk.toString()
+    done()
+  }
 }
 
 const owner = (session: SessionData) => session.user?.id
@@ -189,7 +208,7 @@ describe("the admin command line", () => {
     const {store, base} = await seeded()
     const done = await cli(["revoke-owner", "1", "--owner-field", "user.id", "--json", ...base])
     expect(done.code).toBe(0)
-    expect(JSON.parse(done.stdout)).toEqual({owner: "1", revoked: 3})
+    expect(JSON.parse(done.stdout)).toEqual({owner: "1", revoked: 3, unconfirmed: []})
     expect(await store.sessionsOf(1)).toEqual([])
     expect((await store.sessionsOf(2)).map((session) => session.id).sort()).toEqual([
       "s1",
@@ -198,25 +217,143 @@ describe("the admin command line", () => {
     ])
   })
 
-  it("clear: asks first; anything but yes changes nothing; yes or --yes ends every session", async () => {
-    const {store, prefix, base} = await seeded()
-    for (const answer of ["", "no\n", "y\n"]) {
-      const refused = await cli(["clear", ...base], {stdin: answer})
+  it("clear without --yes and no terminal to ask on: refuses at once, even on an open pipe", async () => {
+    const {store, base} = await seeded()
+    for (const stdin of ["", "yes\n"]) {
+      const refused = await cli(["clear", ...base], {stdin, keepStdinOpen: true})
       expect(refused.code).toBe(1)
-      expect(refused.stderr).toContain(`End every session under prefix "${prefix}"`)
-      expect(refused.stderr).toContain("Not confirmed: nothing was cleared.")
+      expect(refused.stderr).toContain("with no terminal to ask on, give --yes")
       expect(await store.length()).toBe(6)
     }
-    const cleared = await cli(["clear", ...base], {stdin: "yes\n"})
-    expect(cleared).toMatchObject({code: 0, stdout: "cleared 6 session(s)\n"})
-    expect(await store.length()).toBe(0)
-    expect(await server.command("GET", `other:${prefix}keep`)).toBe("not ours")
-
-    const second = await seeded(3)
-    const forced = await cli(["clear", "--yes", "--json", ...second.base])
-    expect(JSON.parse(forced.stdout)).toEqual({cleared: 3})
+    const forced = await cli(["clear", "--yes", "--json", ...base])
+    expect(JSON.parse(forced.stdout)).toEqual({cleared: 6})
     expect(forced.stderr).not.toContain("Type yes")
-    expect(await second.store.get("s0")).toBeNull()
+    expect(await store.get("s0")).toBeNull()
+  })
+
+  it("clear at a terminal: asks first; anything but yes changes nothing; yes ends every session", async () => {
+    const {store, prefix, base} = await seeded()
+    const answer = (text: string) => {
+      const stdin = Readable.from([text]) as Readable & {isTTY?: boolean}
+      stdin.isTTY = true
+      return stdin
+    }
+    for (const text of ["", "no\n", "y\n", "yes\n"]) {
+      const [stdout, stderr] = [new Collect(), new Collect()]
+      const code = await main(["clear", ...base], {
+        stdin: answer(text),
+        stdout,
+        stderr,
+        env: {},
+      })
+      expect(stderr.text).toContain(`End every session under prefix "${prefix}"`)
+      if (text === "yes\n") {
+        expect(code).toBe(0)
+        expect(stdout.text).toBe("cleared 6 session(s)\n")
+        expect(await store.length()).toBe(0)
+      } else {
+        expect(code).toBe(1)
+        expect(stderr.text).toContain("Not confirmed: nothing was cleared.")
+        expect(await store.length()).toBe(6)
+      }
+    }
+    expect(await server.command("GET", `other:${prefix}keep`)).toBe("not ours")
+  })
+
+  it("revoke-owner with a mistyped --owner-field: exit 1, nothing ended, the index kept", async () => {
+    const {store, prefix, base} = await seeded()
+    const typo = await cli(["revoke-owner", "1", "--owner-field", "user.Id", ...base])
+    expect(typo.code).toBe(1)
+    expect(typo.stdout).toBe("revoked 0 session(s) of 1\n")
+    expect(typo.stderr).toContain(
+      "3 indexed session(s) of 1 were left alive, not confirmed as theirs: 3 with no owner at --owner-field user.Id",
+    )
+    expect(await server.command("ZCARD", `owners:${prefix}1`)).toBe(3)
+    expect((await store.sessionsOf(1)).map((session) => session.id).sort()).toEqual([
+      "s0",
+      "s2",
+      "s4",
+    ])
+    const right = await cli(["revoke-owner", "1", "--owner-field", "user.id", ...base])
+    expect(right).toMatchObject({code: 0, stdout: "revoked 3 session(s) of 1\n"})
+  })
+
+  it("an app that encrypts: without its secret nothing is lost and every command says so; with --secret-env it works", async () => {
+    const secret = "an encryption secret of 32+ chars"
+    const prefix = uniquePrefix("enc")
+    const store = new RedisStore({
+      client: client as unknown as RedisClientLike,
+      prefix,
+      owner,
+      serializer: encryptedSerializer({secrets: [secret]}),
+    })
+    for (const sid of ["a", "b", "c"]) await store.set(sid, userSession(7))
+    const base = ["--url", server.url, "--prefix", prefix]
+    expect((await cli(["count", "--quiet", ...base])).stdout).toBe("3\n")
+    const list = await cli(["list", "--quiet", ...base])
+    expect(list.stdout.trim().split("\n").sort()).toEqual([
+      "a (unreadable)",
+      "b (unreadable)",
+      "c (unreadable)",
+    ])
+    expect(list.stderr).toContain("3 stored value(s) cannot be read (encrypted? give --secret-env")
+    expect(list.stderr).not.toContain("RedisStoreWarning")
+    const shown = await cli(["show", "a", ...base])
+    expect(shown.code).toBe(1)
+    expect(shown.stderr).toContain('Session "a" is there but cannot be read')
+    const blind = await cli(["revoke-owner", "7", "--owner-field", "user.id", ...base])
+    expect(blind.code).toBe(1)
+    expect(blind.stderr).toContain("3 stored value(s) cannot be read")
+    expect(await server.command("ZCARD", `owners:${prefix}7`)).toBe(3)
+
+    const env = {APP_SESSION_KEY: secret}
+    const keyed = [...base, "--secret-env", "APP_SESSION_KEY"]
+    const readable = await cli(["list", "--quiet", ...keyed], {env})
+    expect(readable.stdout.trim().split("\n").sort()).toEqual(["a", "b", "c"])
+    expect(
+      JSON.parse((await cli(["show", "a", "--json", ...keyed], {env})).stdout).session.user.id,
+    ).toBe(7)
+    const revoked = await cli(["revoke-owner", "7", "--owner-field", "user.id", ...keyed], {env})
+    expect(revoked).toMatchObject({code: 0, stdout: "revoked 3 session(s) of 7\n"})
+    expect(await store.get("a")).toBeNull()
+    const unset = await cli(["count", ...base, "--secret-env", "NOT_SET_ANYWHERE"])
+    expect(unset.code).toBe(2)
+    expect(unset.stderr).toContain(
+      "--secret-env NOT_SET_ANYWHERE: that environment variable is not set",
+    )
+  })
+
+  it.each(CLIENT_PACKAGES)(
+    "--client %s: a server that accepts connections and never answers: exit 3, no hang",
+    async (package_) => {
+      const silent = createServer(() => {})
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
+      const {port} = silent.address() as AddressInfo
+      try {
+        const outcome = await cli([
+          "count",
+          "--client",
+          package_,
+          "--url",
+          `redis://127.0.0.1:${port}`,
+        ])
+        expect(outcome.code).toBe(3)
+        expect(outcome.stderr).toMatch(/cannot reach .*no answer within 5 s/)
+      } finally {
+        silent.close()
+      }
+    },
+  )
+
+  it("a stopped server (SIGSTOP): exit 3, no hang", async () => {
+    const stopped = await RestartableServer.start()
+    stopped.pause()
+    try {
+      const outcome = await cli(["count", "--url", stopped.url])
+      expect(outcome.code).toBe(3)
+    } finally {
+      await stopped.stop()
+    }
   })
 })
 
@@ -233,6 +370,17 @@ describe("the admin command line on a cluster", () => {
     client?.destroy()
     await cluster?.stop()
   })
+
+  it.each(CLIENT_PACKAGES)(
+    "--client %s: a cluster node's URL without --cluster is refused, never counted alone",
+    async (package_) => {
+      const url = cluster.rootNodes[0]?.url as string
+      const outcome = await cli(["count", "--client", package_, "--url", url])
+      expect(outcome.code).toBe(2)
+      expect(outcome.stdout).toBe("")
+      expect(outcome.stderr).toContain("the URL is a node of a Redis Cluster: add --cluster")
+    },
+  )
 
   it.each(CLIENT_PACKAGES)(
     "--client %s: counts, revokes one owner's sessions across slots, and clears every master",

@@ -146,3 +146,40 @@ describe("new RedisStore", () => {
     await expect(store.get("a", "cb" as never)).rejects.toThrow(/callback must be a function/)
   })
 })
+
+describe("callbacks", () => {
+  // Every public method but entries() (an async iterator) takes a trailing callback. A method
+  // added without an entry here fails the test, so it cannot be forgotten.
+  const ARGUMENTS: Record<string, unknown[]> = {
+    get: ["a"],
+    set: ["a", {cookie: {originalMaxAge: null}}],
+    touch: ["a", {cookie: {originalMaxAge: null}}],
+    destroy: ["a"],
+    clear: [],
+    length: [],
+    ids: [],
+    all: [],
+    sessionsOf: [7],
+    revokeOwner: [7],
+    close: [],
+  }
+  const methods = Object.getOwnPropertyNames(RedisStore.prototype).filter(
+    (name) => name !== "constructor" && name !== "entries",
+  )
+
+  it("knows every public method", () => {
+    expect(methods.sort()).toEqual(Object.keys(ARGUMENTS).sort())
+  })
+
+  it.each(methods)("%s(..., callback) calls the callback (here with the error)", async (name) => {
+    // A client never connected: every command fails at the bound, so each callback hears it.
+    const store = new RedisStore(anyClient(), {timeout: 50, owner: () => undefined})
+    store.on("disconnect", () => {})
+    const method = (store as unknown as Record<string, (...args: unknown[]) => unknown>)[name]
+    const heard = await new Promise<{error: unknown}>((resolve) => {
+      method?.call(store, ...(ARGUMENTS[name] ?? []), (error: unknown) => resolve({error}))
+    })
+    if (name === "close") expect(heard.error).toBeNull()
+    else expect(heard.error).toBeInstanceOf(Error)
+  })
+})

@@ -4,7 +4,7 @@
 
 import type {SessionData} from "express-session"
 import {describe, expect, it, vi} from "vitest"
-import {RedisStore} from "../../src/index.js"
+import {encryptedSerializer, RedisStore} from "../../src/index.js"
 import type {ContractContext} from "./contract.js"
 import {makeSession} from "./sessions.js"
 
@@ -137,6 +137,62 @@ export function ownerContract(ctx: ContractContext): void {
         await expect(owned.sessionsOf(bad as never)).rejects.toThrow(TypeError)
         await expect(owned.revokeOwner(bad as never)).rejects.toThrow(TypeError)
       }
+    })
+
+    it("a wrong owner field (a typo) drops no index entry: they stay unconfirmed and revocable", async () => {
+      const {store, prefix} = newStore({owner: ownerOf})
+      for (const sid of ["a", "b", "c"]) await store.set(sid, userSession(42))
+      // The same sessions seen through an owner function that finds nothing in them.
+      const typo = newStore({prefix, owner: (session) => (session as {userid?: number}).userid})
+      const unconfirmed: string[] = []
+      const revoked = await typo.store.revokeOwner(42, {
+        unconfirmed: (ids) => unconfirmed.push(...ids),
+      })
+      expect(revoked).toBe(0)
+      expect(unconfirmed.sort()).toEqual(["a", "b", "c"])
+      expect(await typo.store.sessionsOf(42)).toEqual([])
+      expect(await ctx.raw.onKey(indexKey(prefix, 42), "ZCARD", indexKey(prefix, 42))).toBe(3)
+      expect((await store.sessionsOf(42)).map((session) => session.id).sort()).toEqual([
+        "a",
+        "b",
+        "c",
+      ])
+      expect(await store.revokeOwner(42)).toBe(3)
+      expect(await store.get("a")).toBeNull()
+    })
+
+    it("sessions that cannot be read (encrypted, read without the secret) keep their index entries", async () => {
+      const secret = "a secret of at least thirty-two characters"
+      const {store, prefix} = newStore({
+        owner: ownerOf,
+        serializer: encryptedSerializer({secrets: [secret]}),
+      })
+      for (const sid of ["a", "b", "c"]) await store.set(sid, userSession(7))
+      const blind = newStore({prefix, owner: ownerOf})
+      blind.store.on("corrupt", () => {})
+      const unconfirmed: string[] = []
+      expect(
+        await blind.store.revokeOwner(7, {unconfirmed: (ids) => unconfirmed.push(...ids)}),
+      ).toBe(0)
+      expect(unconfirmed).toHaveLength(3)
+      expect(await ctx.raw.onKey(indexKey(prefix, 7), "ZCARD", indexKey(prefix, 7))).toBe(3)
+      expect(await store.revokeOwner(7)).toBe(3)
+      expect(await store.get("b")).toBeNull()
+    })
+
+    it("an owner function that throws on an anonymous session: the write works, unindexed", async () => {
+      const {store, prefix} = newStore({
+        owner: (session) => {
+          if (!session.user) throw new Error("no user yet")
+          return session.user.id
+        },
+      })
+      await store.set("visitor", anonymous())
+      expect(await store.get("visitor")).not.toBeNull()
+      await store.touch("visitor", anonymous())
+      await store.set("member", userSession(9))
+      expect((await store.sessionsOf(9)).map((session) => session.id)).toEqual(["member"])
+      expect(await ctx.raw.exists(`${prefix}visitor`)).toBe(true)
     })
 
     it("a stored session the owner function chokes on is not anyone's, and still logs out", async () => {
