@@ -1,13 +1,12 @@
 // The store under @fastify/session, over real HTTP, on a real Redis: one client of each
 // family (node-redis, ioredis, iovalkey), and an ioredis cluster.
 
-import fastifyCookie from "@fastify/cookie"
-import fastifySession from "@fastify/session"
-import Fastify, {type FastifyInstance} from "fastify"
+import type {FastifyInstance} from "fastify"
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
 import {RedisStore} from "../src/index.js"
 import {Browser} from "./helpers/browser.js"
 import {CLIENT_KINDS, connectClient, type Servers, type TestClient} from "./helpers/clients.js"
+import {startFastifyApp as startApp} from "./helpers/fastify-app.js"
 import {RawRedis} from "./helpers/raw-redis.js"
 import {
   type RedisCluster,
@@ -17,46 +16,7 @@ import {
 } from "./helpers/redis-servers.js"
 import {uniquePrefix} from "./helpers/sessions.js"
 
-declare module "fastify" {
-  interface Session {
-    user?: {id: number; name: string}
-    views?: number
-  }
-}
-
-const MAX_AGE_MS = 60_000
 const KINDS = ["node-redis 6 client", "ioredis 6 client", "iovalkey client", "ioredis 6 cluster"]
-
-async function startApp(store: RedisStore): Promise<{app: FastifyInstance; base: string}> {
-  const app = Fastify()
-  await app.register(fastifyCookie)
-  await app.register(fastifySession, {
-    store,
-    cookieName: "sid",
-    secret: "a test secret that is at least 32 characters long",
-    saveUninitialized: false,
-    // Plain HTTP in the test: a secure cookie would never be sent.
-    cookie: {secure: false, maxAge: MAX_AGE_MS},
-  })
-  app.post("/login", async (request) => {
-    request.session.user = {id: 1, name: "Ada"}
-    return {ok: true}
-  })
-  app.get("/me", async (request) => ({
-    user: request.session.user ?? null,
-    views: request.session.views ?? 0,
-  }))
-  app.post("/count", async (request) => {
-    request.session.views = (request.session.views ?? 0) + 1
-    return {views: request.session.views}
-  })
-  app.post("/logout", async (request) => {
-    await request.session.destroy()
-    return {ok: true}
-  })
-  const address = await app.listen({port: 0, host: "127.0.0.1"})
-  return {app, base: address}
-}
 
 describe.each(CLIENT_KINDS.filter((kind) => KINDS.includes(kind.name)))(
   "@fastify/session with a $name",

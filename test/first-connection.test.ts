@@ -5,11 +5,8 @@
 // the bound, after which no write that was reported failed may land.
 
 import type {AddressInfo} from "node:net"
-import fastifyCookie from "@fastify/cookie"
-import fastifySession from "@fastify/session"
 import express from "express"
 import session from "express-session"
-import Fastify from "fastify"
 import {afterAll, beforeAll, describe, expect, it, vi} from "vitest"
 import {type RedisClientLike, RedisStore, RedisUnavailableError} from "../src/index.js"
 import {Browser} from "./helpers/browser.js"
@@ -21,6 +18,7 @@ import {
   createUnconnected,
   type Servers,
 } from "./helpers/clients.js"
+import {startFastifyApp} from "./helpers/fastify-app.js"
 import {RestartableServer} from "./helpers/outages.js"
 import {RawRedis} from "./helpers/raw-redis.js"
 import {
@@ -36,12 +34,6 @@ import {makeSession, uniquePrefix} from "./helpers/sessions.js"
 
 const TIMEOUT_MS = 500
 const WAIT = {timeout: 15_000, interval: 20}
-
-declare module "fastify" {
-  interface Session {
-    views?: number
-  }
-}
 
 /** A client of `kind` that starts connecting now, as apps start them, without waiting. */
 function startConnecting(kind: ClientKind, servers: Servers): RedisClientLike {
@@ -69,6 +61,14 @@ function recordEvents(store: RedisStore): string[] {
   store.on("connect", () => events.push("connect"))
   store.on("disconnect", () => events.push("disconnect"))
   return events
+}
+
+/** The very first request gets a working session, and the next one sees what it saved. */
+async function expectFirstRequestsWork(browser: Browser): Promise<void> {
+  const first = await browser.request("POST", "/count")
+  expect(first.status).toBe(200)
+  expect(first.body.views).toBe(1)
+  expect((await browser.request("POST", "/count")).body.views).toBe(2)
 }
 
 async function expressApp(store: RedisStore) {
@@ -118,11 +118,7 @@ describe("the first connection", () => {
       const events = recordEvents(store)
       const app = await expressApp(store)
       try {
-        const browser = new Browser(app.base)
-        const first = await browser.request("POST", "/count")
-        expect(first.status).toBe(200)
-        expect(first.body.views).toBe(1)
-        expect((await browser.request("POST", "/count")).body.views).toBe(2)
+        await expectFirstRequestsWork(new Browser(app.base))
         // Nothing was announced: express-session never skipped the store.
         expect(events).toEqual([])
       } finally {
@@ -209,25 +205,9 @@ describe("the first connection", () => {
       const client = startConnecting(kind, servers)
       const store = new RedisStore(client, {prefix: uniquePrefix("fy"), timeout: TIMEOUT_MS})
       const events = recordEvents(store)
-      const app = Fastify()
-      await app.register(fastifyCookie)
-      await app.register(fastifySession, {
-        store,
-        cookieName: "sid",
-        secret: "a test secret that is at least 32 characters long",
-        saveUninitialized: false,
-        cookie: {secure: false},
-      })
-      app.post("/count", async (request) => {
-        request.session.views = (request.session.views ?? 0) + 1
-        return {views: request.session.views}
-      })
-      const base = await app.listen({port: 0, host: "127.0.0.1"})
+      const {app, base} = await startFastifyApp(store)
       try {
-        const browser = new Browser(base, "fastify")
-        const first = await browser.request("POST", "/count")
-        expect(first.status).toBe(200)
-        expect((await browser.request("POST", "/count")).body.views).toBe(2)
+        await expectFirstRequestsWork(new Browser(base, "fastify"))
         expect(events).toEqual([])
       } finally {
         await app.close()
