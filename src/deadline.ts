@@ -18,7 +18,7 @@
 
 import {setMaxListeners} from "node:events"
 import {TOMBSTONED, type Tombstoned} from "./clients/types.js"
-import {isWrongType, RedisUnavailableError, signalsOutage} from "./errors.js"
+import {isWrongType, RedisUnavailableError} from "./errors.js"
 import {FirstConnection, type Readiness, type Waiter} from "./first-connection.js"
 
 export {RedisUnavailableError} from "./errors.js"
@@ -69,7 +69,7 @@ export interface BoundsFamily {
   mapError(error: unknown): unknown
 }
 
-/** Hears about every command that failed because a server could not serve it. */
+/** Hears about every command that failed; the health probe decides which say an outage. */
 export type FailureObserver = (error: unknown) => void
 
 class Slice {
@@ -211,10 +211,10 @@ export class Deadlines implements Bounds {
       resolve = settleOk
       reject = settleError
     })
-    slice.rejects[slice.count++] = reject
+    slice.add(reject)
     sent.then(
       (value) => {
-        if (--slice.pending === 0) slice.count = 0
+        slice.settle()
         if (finish === undefined) resolve(value as unknown as R)
         else settleWith(finish, value, arg as A, resolve, reject)
       },
@@ -239,7 +239,7 @@ export class Deadlines implements Bounds {
       return
     }
     const readable = this.#family.mapError(error)
-    if (signalsOutage(readable)) this.#observe(readable)
+    this.#observe(readable)
     reject(readable)
   }
 
@@ -307,7 +307,7 @@ function settleWith<T, R, A>(
 export function unbounded(family: BoundsFamily, observe: FailureObserver): Bounds {
   const fail = (error: unknown): never => {
     const readable = family.mapError(error)
-    if (signalsOutage(readable)) observe(readable)
+    observe(readable)
     throw readable
   }
   return {

@@ -69,9 +69,7 @@ export class RedisStore extends Store {
   #warnedAboutCorruption = false
   /** A GET reply as a session. Not a string: nothing there, or a tombstone (destroyed). */
   readonly #readReply = (raw: string | null | Tombstoned, key: string) =>
-    typeof raw === "string" ? this.#codec.readAt(raw, key, this.#idStart) : null
-  /** Where the session id starts in a key: after the prefix. */
-  #idStart = 0
+    typeof raw === "string" ? this.#codec.readAt(raw, key, this.prefix.length) : null
 
   constructor(options: RedisStoreOptions)
   constructor(client: RedisClientLike, settings?: RedisStoreSettings)
@@ -88,7 +86,6 @@ export class RedisStore extends Store {
     )
     this.touchAfter = validateSeconds("touchAfter", options.touchAfter, 0)
     this.prefix = validatePrefix(options.prefix)
-    this.#idStart = this.prefix.length
     this.ttl = validateTtlOption(options.ttl)
     this.disableTTL = validateFlag("disableTTL", options.disableTTL)
     this.disableTouch = validateFlag("disableTouch", options.disableTouch)
