@@ -86,6 +86,8 @@ function prepareRedundant(
   // Every entry is checked before any is built.
   const prepared = entries.map((entry: unknown, i) => {
     if (typeof entry === "object" && entry !== null && isSupportedClient(entry)) {
+      // Adapted once here only to be checked (a bad keyPrefix throws) before any is built.
+      toSessionClient(entry)
       return {client: entry as RedisClientLike, name: `clients[${i}]`}
     }
     if (typeof entry === "object" && entry !== null && hasClientSettings(entry)) {

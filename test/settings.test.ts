@@ -276,7 +276,7 @@ describe("nothing left open", () => {
     return {status: child.status, signal: child.signal, stdout: child.stdout, stderr: child.stderr}
   }
 
-  it.each(["bad-option", "bad-clients-entry", "redundant-bad-option"])(
+  it.each(["bad-option", "bad-clients-entry", "redundant-bad-client", "redundant-bad-option"])(
     "a construction that throws (%s) leaves no connection open: the process exits",
     (scenario) => {
       const outcome = runs(scenario, server.url)
