@@ -60,7 +60,7 @@ async function main() {
   app.post(["/login", "/count", "/logout"], needsSession)
   app.post("/login", (req, res, next) => {
     const name =
-      String(req.body.name ?? "")
+      String(req.body?.name ?? "")
         .trim()
         .slice(0, 40) || "guest"
     // A new session id on login, so a session fixed before login is worthless.
