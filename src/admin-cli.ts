@@ -3,13 +3,7 @@
 // time bound). The client comes from the app's own package (see cli-client.ts).
 
 import {parseArgs} from "node:util"
-import {
-  CLIENT_PACKAGES,
-  type CliConnection,
-  type ClientPackage,
-  connect,
-  UsageError,
-} from "./cli-client.js"
+import {CLIENT_PACKAGES, type CliConnection, type ClientPackage, connect} from "./cli-client.js"
 import {
   confirmed,
   fieldReader,
@@ -18,8 +12,8 @@ import {
   ProgressLine,
   safeUrl,
 } from "./cli-helpers.js"
-import type {CorruptSessionError} from "./codec.js"
 import {encryptedSerializer} from "./encrypted-serializer.js"
+import {type CorruptSessionError, UsageError} from "./errors.js"
 import type {Serializer} from "./options.js"
 import {RedisStore} from "./store.js"
 

@@ -5,12 +5,10 @@
 import {createRequire} from "node:module"
 import {join} from "node:path"
 import {fileURLToPath} from "node:url"
+import {UsageError} from "./errors.js"
 
 export const CLIENT_PACKAGES = ["redis", "ioredis", "iovalkey"] as const
 export type ClientPackage = (typeof CLIENT_PACKAGES)[number]
-
-/** A mistake in the command line itself (exit 2). */
-export class UsageError extends Error {}
 
 export interface ConnectOptions {
   url: string

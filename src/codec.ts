@@ -3,35 +3,9 @@
 // value must not cost a user an HTTP 500 on every request, or an admin script its run.
 
 import type {SessionData} from "express-session"
+import {CorruptSessionError, SessionTooLargeError} from "./errors.js"
 import {describeValue} from "./keys.js"
 import type {Serializer} from "./options.js"
-
-/**
- * Reported (event `"corrupt"`) when a stored value cannot be read as a session. The session
- * is treated as missing and the value stays in Redis for inspection. The session id is on
- * `sid`, kept out of the message and of `util.inspect` because it is a bearer secret.
- */
-export class CorruptSessionError extends Error {
-  override readonly name = "CorruptSessionError"
-  declare readonly sid: string
-  constructor(sid: string, reason: string, cause?: unknown) {
-    super(`A stored session could not be read (${reason}); it was treated as missing`, {cause})
-    Object.defineProperty(this, "sid", {value: sid, enumerable: false})
-  }
-}
-
-/** A session refused by `set` because its stored form is over `maxBytes`. */
-export class SessionTooLargeError extends RangeError {
-  override readonly name = "SessionTooLargeError"
-  constructor(
-    readonly bytes: number,
-    readonly maxBytes: number,
-  ) {
-    super(
-      `The session is ${bytes} bytes once serialized, over maxBytes (${maxBytes}); it was not written and what was stored before stays`,
-    )
-  }
-}
 
 /** A stored value that is there but cannot be read as a session (it stays in Redis). */
 export const UNREADABLE: unique symbol = Symbol("unreadable")

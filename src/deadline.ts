@@ -205,22 +205,17 @@ export class Deadlines implements Bounds {
     arg: A | undefined,
   ): Promise<R> {
     slice.pending++
-    let resolve!: (value: R) => void
-    let reject!: Reject
-    const promise = new Promise<R>((settleOk, settleError) => {
-      resolve = settleOk
-      reject = settleError
+    return new Promise<R>((resolve, reject) => {
+      slice.add(reject)
+      sent.then(
+        (value) => {
+          slice.settle()
+          if (finish === undefined) resolve(value as unknown as R)
+          else settleWith(finish, value, arg as A, resolve, reject)
+        },
+        (error: unknown) => this.#failed(slice, error, resolve, reject, finish, arg as A),
+      )
     })
-    slice.add(reject)
-    sent.then(
-      (value) => {
-        slice.settle()
-        if (finish === undefined) resolve(value as unknown as R)
-        else settleWith(finish, value, arg as A, resolve, reject)
-      },
-      (error: unknown) => this.#failed(slice, error, resolve, reject, finish, arg as A),
-    )
-    return promise
   }
 
   #failed<T, R, A>(

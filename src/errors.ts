@@ -1,19 +1,87 @@
-// What an error from Redis or a client means to the store, decided in one place.
+// Every error the store throws or reports, and what an error from Redis or a client means to
+// the store, decided in one place.
 //
 // The rule for health: only an error that says a server cannot serve (a lost or refused
 // connection, the time bound, CLUSTERDOWN, LOADING...) is an outage and reaches the probe.
 // A reply Redis gave about the command itself (WRONGTYPE for a tombstone, NOSCRIPT, MOVED,
 // ASK, a script's own refusal) is a normal answer: the server is there and serving.
 
-/** Why a store method gave up on Redis; `code` says what happened. */
-export class RedisUnavailableError extends Error {
-  override readonly name = "RedisUnavailableError"
+/**
+ * Marks the store's errors across copies of this package (its ESM and CommonJS builds are two
+ * copies, and `instanceof` fails between them): `isRedisSessionStoreError` reads it.
+ */
+const BRAND = Symbol.for("redis-session-store.error")
+
+/** The base of every error this package throws or reports; `code` says which one it is. */
+export class RedisSessionStoreError extends Error {
+  declare readonly [BRAND]: true
   constructor(
-    readonly code: "ETIMEDOUT" | "ENOTCONN",
+    readonly code: string,
     message: string,
+    options?: {cause?: unknown},
   ) {
-    super(message)
+    super(message, options)
+    Object.defineProperty(this, BRAND, {value: true})
   }
+}
+
+/** Why a store method gave up on Redis; `code` says what happened. */
+export class RedisUnavailableError extends RedisSessionStoreError {
+  override readonly name = "RedisUnavailableError"
+  declare readonly code: "ETIMEDOUT" | "ENOTCONN"
+  constructor(code: "ETIMEDOUT" | "ENOTCONN", message: string) {
+    super(code, message)
+  }
+}
+
+/**
+ * Reported (event `"corrupt"`) when a stored value cannot be read as a session. The session
+ * is treated as missing and the value stays in Redis for inspection. The session id is on
+ * `sid`, kept out of the message and of `util.inspect` because it is a bearer secret.
+ */
+export class CorruptSessionError extends RedisSessionStoreError {
+  override readonly name = "CorruptSessionError"
+  declare readonly code: "ECORRUPT"
+  declare readonly sid: string
+  constructor(sid: string, reason: string, cause?: unknown) {
+    super("ECORRUPT", `A stored session could not be read (${reason}); it was treated as missing`, {
+      cause,
+    })
+    Object.defineProperty(this, "sid", {value: sid, enumerable: false})
+  }
+}
+
+/** A session refused by `set` because its stored form is over `maxBytes`. */
+export class SessionTooLargeError extends RedisSessionStoreError {
+  override readonly name = "SessionTooLargeError"
+  declare readonly code: "ETOOLARGE"
+  constructor(
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(
+      "ETOOLARGE",
+      `The session is ${bytes} bytes once serialized, over maxBytes (${maxBytes}); it was not written and what was stored before stays`,
+    )
+  }
+}
+
+/** A mistake in the command line itself (it exits with status 2). */
+export class UsageError extends RedisSessionStoreError {
+  override readonly name = "UsageError"
+  constructor(message: string) {
+    super("EUSAGE", message)
+  }
+}
+
+/** True for any error of this package, whichever copy (ESM or CommonJS) made it. */
+export function isRedisSessionStoreError(error: unknown): error is RedisSessionStoreError {
+  return error instanceof Error && (error as {[BRAND]?: unknown})[BRAND] === true
+}
+
+/** True when a store method gave up on Redis (time bound, no connection): retry later. */
+export function isRedisUnavailableError(error: unknown): error is RedisUnavailableError {
+  return isRedisSessionStoreError(error) && error.name === "RedisUnavailableError"
 }
 
 /**
@@ -44,7 +112,7 @@ function replyCode(message: string): string | undefined {
  * caller's own mistake (TypeError).
  */
 export function signalsOutage(error: unknown): boolean {
-  if (error instanceof RedisUnavailableError) return true
+  if (isRedisUnavailableError(error)) return true
   if (error instanceof TypeError) return false
   const message = error instanceof Error ? error.message : String(error)
   const code = replyCode(message)
@@ -67,4 +135,18 @@ export function isNoScript(error: unknown): boolean {
 export function isRedirection(error: unknown): boolean {
   const message = error instanceof Error ? error.message : ""
   return message.startsWith("MOVED") || message.startsWith("ASK")
+}
+
+/** A server before Redis 7: it never will run a cross-slot script. */
+export function cannotCompileCrossSlot(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : ""
+  return /shebang|compil|unexpected symbol/i.test(message)
+}
+
+/** The node cannot run a cross-slot script now: send one command per slot instead. */
+export function isCrossSlotRefusal(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : ""
+  return /^(MOVED|ASK|CROSSSLOT|TRYAGAIN)|non local key|shebang|compil|unexpected symbol/i.test(
+    message,
+  )
 }

@@ -1,8 +1,15 @@
 export type {Progress} from "./bulk.js"
 export type {Callback} from "./callback.js"
-export {CorruptSessionError, SessionTooLargeError} from "./codec.js"
 export {type EncryptedSerializerOptions, encryptedSerializer} from "./encrypted-serializer.js"
-export {RedisUnavailableError} from "./errors.js"
+export {
+  CorruptSessionError,
+  isRedisSessionStoreError,
+  isRedisUnavailableError,
+  RedisSessionStoreError,
+  RedisUnavailableError,
+  SessionTooLargeError,
+} from "./errors.js"
+export type {RedisStoreEvents, StoreListener} from "./events.js"
 export type {
   RedisClientLike,
   RedisStoreOptions,

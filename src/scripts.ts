@@ -206,17 +206,3 @@ for i, key in ipairs(ARGV) do
 end
 return values`,
 )
-
-/** A server before Redis 7: it never will run a cross-slot script. */
-export function cannotCompileCrossSlot(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : ""
-  return /shebang|compil|unexpected symbol/i.test(message)
-}
-
-/** The node cannot run a cross-slot script now: send one command per slot instead. */
-export function isCrossSlotRefusal(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : ""
-  return /^(MOVED|ASK|CROSSSLOT|TRYAGAIN)|non local key|shebang|compil|unexpected symbol/i.test(
-    message,
-  )
-}

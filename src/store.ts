@@ -4,7 +4,9 @@ import {type Backend, prepareBackend} from "./backend.js"
 import {BulkSessions, type Progress} from "./bulk.js"
 import {type Callback, withCallback} from "./callback.js"
 import type {SessionClient, Tombstoned} from "./clients/index.js"
-import {type CorruptSessionError, SessionCodec} from "./codec.js"
+import {SessionCodec} from "./codec.js"
+import type {CorruptSessionError} from "./errors.js"
+import type {RedisStoreEvents, StoreListener} from "./events.js"
 import {assertSid, describeValue, sidError} from "./keys.js"
 import {
   DEFAULT_TOMBSTONE_SECONDS,
@@ -38,7 +40,24 @@ export interface RevokeOptions {
 /** A session as `all()` returns it: the stored data with its id. */
 export type SessionWithId = SessionData & {id: string}
 
+/** Typed listeners for the store's own events; any other event keeps EventEmitter's types. */
+export interface RedisStore {
+  on<E extends keyof RedisStoreEvents>(event: E, listener: StoreListener<E>): this
+  on(event: string | symbol, listener: (...args: unknown[]) => void): this
+  once<E extends keyof RedisStoreEvents>(event: E, listener: StoreListener<E>): this
+  once(event: string | symbol, listener: (...args: unknown[]) => void): this
+  off<E extends keyof RedisStoreEvents>(event: E, listener: StoreListener<E>): this
+  off(event: string | symbol, listener: (...args: unknown[]) => void): this
+  addListener<E extends keyof RedisStoreEvents>(event: E, listener: StoreListener<E>): this
+  addListener(event: string | symbol, listener: (...args: unknown[]) => void): this
+  removeListener<E extends keyof RedisStoreEvents>(event: E, listener: StoreListener<E>): this
+  removeListener(event: string | symbol, listener: (...args: unknown[]) => void): this
+  emit<E extends keyof RedisStoreEvents>(event: E, ...args: RedisStoreEvents[E]): boolean
+  emit(event: string | symbol, ...args: unknown[]): boolean
+}
+
 /** express-session store backed by Redis; a drop-in replacement for connect-redis. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface adds event overloads only
 export class RedisStore extends Store {
   /** The client given at construction (or built from settings; with `clients`, the first). */
   readonly client: RedisClientLike

@@ -1,8 +1,8 @@
 // Helpers every client adapter uses: telling what an object can do, hearing its connection
 // events, walking SCAN, and reading replies.
 
+import {cannotCompileCrossSlot, isCrossSlotRefusal} from "../errors.js"
 import {prefixPattern} from "../keys.js"
-import {cannotCompileCrossSlot, isCrossSlotRefusal} from "../scripts.js"
 import type {ScanBatch} from "./types.js"
 
 export function hasMethods(client: object, names: readonly string[]): boolean {
