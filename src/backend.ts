@@ -2,7 +2,12 @@
 // settings, or several servers in redundant mode (`clients: [...]`), each entry a client or
 // settings. Owned clients are closed by close(); the app's never are.
 
-import {isSupportedClient, type SessionClient, toSessionClient} from "./clients/index.js"
+import {
+  isSupportedClient,
+  type LayerOptions,
+  type SessionClient,
+  toSessionClient,
+} from "./clients/index.js"
 import type {FailureObserver} from "./deadline.js"
 import type {RedisClientLike, RedisStoreOptions} from "./options.js"
 import {
@@ -12,6 +17,7 @@ import {
   prepareOwnedClient,
 } from "./owned-client.js"
 import {RedundantClient, type ServerEvent, type ServerReport} from "./redundant.js"
+import type {TombstonePolicy} from "./tombstone-policy.js"
 
 export interface Backend {
   readonly redis: SessionClient
@@ -25,7 +31,7 @@ interface BackendHooks {
   retryMs: number
   /** How long a server's first connection may take before it counts as down. */
   firstConnectionMs: number
-  tombstoneSeconds: number
+  tombstones: TombstonePolicy
   touchAfter: number
   /** Hears of every failed command (for one client), or of operations every server failed. */
   observe: FailureObserver
@@ -47,7 +53,7 @@ export function prepareBackend(options: RedisStoreOptions): (hooks: BackendHooks
   if (options.client !== undefined) {
     const client = options.client
     return (hooks) => ({
-      redis: toSessionClient(client, hooks.timeoutMs, hooks.observe),
+      redis: toSessionClient(client, layerOptions(hooks)),
       clients: [client],
       close: async () => {},
     })
@@ -61,7 +67,7 @@ export function prepareBackend(options: RedisStoreOptions): (hooks: BackendHooks
     const owned = build(hooks.clientError)
     const client = owned.client as RedisClientLike
     return {
-      redis: toSessionClient(client, hooks.timeoutMs, hooks.observe),
+      redis: toSessionClient(client, layerOptions(hooks)),
       clients: [client],
       close: () => owned.close(),
     }
@@ -97,7 +103,7 @@ function prepareRedundant(
     throw new TypeError(`options.clients[${i}] must be a client or client settings (url, host...)`)
   })
   return (hooks) => {
-    if (hooks.tombstoneSeconds === 0) {
+    if (!hooks.tombstones.on) {
       // Without tombstones a server that was away during a logout would bring the session back.
       throw new TypeError("options.clients needs tombstones: tombstoneSeconds must be above 0")
     }
@@ -114,12 +120,12 @@ function prepareRedundant(
     const redundant: RedundantClient = new RedundantClient(
       built.map(({client, name}, i) => ({
         name,
-        redis: toSessionClient(client, hooks.timeoutMs, (error) =>
-          redundant.serverFailed(i, error),
-        ),
+        redis: toSessionClient(client, {
+          ...layerOptions(hooks),
+          observe: (error) => redundant.serverFailed(i, error),
+        }),
       })),
       {
-        tombstoneSeconds: hooks.tombstoneSeconds,
         retryMs: hooks.retryMs,
         firstConnectionMs: hooks.firstConnectionMs,
         report: hooks.report,
@@ -134,6 +140,10 @@ function prepareRedundant(
       },
     }
   }
+}
+
+function layerOptions(hooks: BackendHooks): LayerOptions {
+  return {timeoutMs: hooks.timeoutMs, observe: hooks.observe, tombstones: hooks.tombstones}
 }
 
 /** Where a settings-built client connects, for event names: never the password. */

@@ -7,7 +7,6 @@ import {eachBatch, keyBatches} from "./batches.js"
 import type {ScanBatch, SessionClient} from "./clients/index.js"
 import type {SessionCodec, Unreadable} from "./codec.js"
 import {DistinctCounter} from "./distinct-counter.js"
-import {TOMBSTONE_SESSIONS} from "./scripts.js"
 
 /** Told how many sessions a bulk method has done so far, after each batch. */
 export type Progress = (done: number) => void
@@ -17,8 +16,6 @@ export interface BulkDeps {
   prefix: string
   scanCount: number
   codec: SessionCodec
-  /** The tombstone script's arguments now, or undefined when tombstones are off. */
-  tombstoneArgs(): string[] | undefined
 }
 
 export class BulkSessions {
@@ -84,7 +81,7 @@ export class BulkSessions {
    */
   async read(keys: string[], source: unknown): Promise<[string, SessionData][]> {
     if (keys.length === 0) return []
-    const values = await this.#deps.redis.mget(keys, source)
+    const values = await this.#deps.redis.readMany(keys, source)
     const read = await Promise.all(
       keys.map((key, i) => {
         const raw = values[i]
@@ -105,7 +102,7 @@ export class BulkSessions {
    */
   async readEach(keys: string[]): Promise<(SessionData | Unreadable | null)[]> {
     if (keys.length === 0) return []
-    const values = await this.#deps.redis.mget(keys)
+    const values = await this.#deps.redis.readMany(keys)
     return Promise.all(
       keys.map((key, i) => {
         const raw = values[i]
@@ -119,10 +116,7 @@ export class BulkSessions {
    * Redis 7 cluster one script on the master `source` names.
    */
   end(keys: string[], source: unknown): Promise<unknown> {
-    const {redis, tombstoneArgs} = this.#deps
-    const args = tombstoneArgs()
-    if (args === undefined) return redis.unlink(keys, source)
-    return redis.runScriptPerSlot(TOMBSTONE_SESSIONS, keys, args, source)
+    return this.#deps.redis.endMany(keys, source)
   }
 
   /** Runs `handle` on each batch of our keys, a few at once while the walk goes on. */

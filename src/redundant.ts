@@ -21,12 +21,7 @@ import {
   TOMBSTONED,
   type Tombstoned,
 } from "./clients/index.js"
-import {
-  type LuaScript,
-  READ_SESSION_WITH_TTL,
-  REPAIR_SESSION,
-  TOMBSTONE_SESSIONS,
-} from "./scripts.js"
+import type {LuaScript} from "./scripts.js"
 
 /** One server of a redundant store: its client, and how events name it. */
 export interface RedundantServer {
@@ -57,7 +52,6 @@ export class RedundantClient implements SessionClient {
   readonly #servers: readonly RedundantServer[]
   readonly #health: Availability[]
   readonly #up: boolean[]
-  readonly #tombstoneSeconds: number
   readonly #report: (event: ServerEvent, report: ServerReport) => void
   /** Who watches the whole (the store's probe): told when any server's health changes. */
   readonly #watchers = new Set<() => void>()
@@ -66,14 +60,12 @@ export class RedundantClient implements SessionClient {
   constructor(
     servers: readonly RedundantServer[],
     options: {
-      tombstoneSeconds: number
       retryMs: number
       firstConnectionMs: number
       report: (event: ServerEvent, report: ServerReport) => void
     },
   ) {
     this.#servers = servers
-    this.#tombstoneSeconds = options.tombstoneSeconds
     this.#report = options.report
     this.#up = servers.map(() => true)
     this.#health = servers.map(
@@ -182,57 +174,44 @@ export class RedundantClient implements SessionClient {
     return this.#server(index).redis
   }
 
-  set(key: string, value: string, ttlMs: number | undefined, onlyOverString: boolean) {
+  write(key: string, value: string, ttlMs: number | undefined) {
     const stamped = `${STAMP_PREFIX}${this.#stamp()}|${value}`
-    return this.#write((redis) => redis.set(key, stamped, ttlMs, onlyOverString))
+    return this.#write((redis) => redis.write(key, stamped, ttlMs))
   }
 
-  pExpire(key: string, ttlMs: number) {
-    return this.#write((redis) => redis.pExpire(key, ttlMs))
+  retime(key: string, ttlMs: number) {
+    return this.#write((redis) => redis.retime(key, ttlMs))
   }
 
-  getEx(key: string, ttlMs: number) {
-    return this.#write((redis) => redis.getEx(key, ttlMs))
+  end(key: string) {
+    return this.#writeEverywhere((redis) => redis.end(key))
   }
 
-  getDel(key: string) {
-    return this.#write((redis) => redis.getDel(key))
-  }
-
-  del(key: string) {
-    return this.#write((redis) => redis.del(key))
+  endMany(keys: readonly string[], source?: unknown): Promise<unknown> {
+    return this.#writeEverywhere((redis, i) => redis.endMany(keys, sourceOn(source, i)))
   }
 
   runScript(script: LuaScript, keys: readonly string[], args: readonly string[]) {
-    if (script === READ_SESSION_WITH_TTL) {
-      return Promise.reject(new TypeError("touchAfter is not available with clients: [...]"))
-    }
     return this.#writeEverywhere((redis) => redis.runScript(script, keys, args))
   }
 
-  async runScriptPerSlot(
-    script: LuaScript,
-    keys: readonly string[],
-    args: readonly string[],
-    source?: unknown,
-  ): Promise<unknown[]> {
-    return this.#writeEverywhere((redis, i) =>
-      redis.runScriptPerSlot(script, keys, args, sourceOn(source, i)),
-    )
+  /** Only the servers' own repairs run this; a store never asks a redundant set for it. */
+  repair(): Promise<void> {
+    return Promise.reject(new TypeError("repair runs on one server, not on a redundant set"))
   }
 
-  async unlink(keys: readonly string[], source?: unknown): Promise<number> {
-    return this.#writeEverywhere((redis, i) => redis.unlink(keys, sourceOn(source, i)))
+  readWithLife(): Promise<never> {
+    return Promise.reject(new TypeError("touchAfter is not available with clients: [...]"))
   }
 
-  get<R>(key: string, finish: ReadFinish<R>): Promise<Awaited<R>> {
+  read<R>(key: string, finish: ReadFinish<R>): Promise<Awaited<R>> {
     return this.#read(key).then((reply) => finish(reply, key)) as Promise<Awaited<R>>
   }
 
   /** The newest value among the servers that answered; a tombstone anywhere wins. */
   async #read(key: string): Promise<string | null | Tombstoned> {
     const live = this.#live()
-    const answers = await Promise.allSettled(live.map((i) => this.#redisOf(i).get(key, asIs)))
+    const answers = await Promise.allSettled(live.map((i) => this.#redisOf(i).read(key, asIs)))
     if (answers.some(isTombstone)) {
       const holders = live.filter((_, j) => {
         const answer = answers[j]
@@ -268,10 +247,10 @@ export class RedundantClient implements SessionClient {
   }
 
   /** Values for `keys`, newest across servers; a key tombstoned anywhere reads as null. */
-  async mget(keys: readonly string[], source?: unknown): Promise<(string | null)[]> {
+  async readMany(keys: readonly string[], source?: unknown): Promise<(string | null)[]> {
     const live = this.#live()
     const replies = await Promise.allSettled(
-      live.map((i) => this.#redisOf(i).mget(keys, sourceOn(source, i))),
+      live.map((i) => this.#redisOf(i).readMany(keys, sourceOn(source, i))),
     )
     const answered = replies.flatMap((reply, j) =>
       reply.status === "fulfilled" ? [{index: live[j] as number, values: reply.value}] : [],
@@ -299,7 +278,7 @@ export class RedundantClient implements SessionClient {
   }
 
   async #tombstonedOn(key: string, servers: number[]): Promise<boolean> {
-    const answers = await Promise.allSettled(servers.map((i) => this.#redisOf(i).get(key, asIs)))
+    const answers = await Promise.allSettled(servers.map((i) => this.#redisOf(i).read(key, asIs)))
     return answers.some(isTombstone)
   }
 
@@ -342,14 +321,13 @@ export class RedundantClient implements SessionClient {
   #repairValue(key: string, from: number, to: number[]): void {
     const source = this.#redisOf(from)
     void source
-      .runScript(READ_SESSION_WITH_TTL, [key], [])
-      .then(async (reply) => {
-        if (!Array.isArray(reply)) return
-        const [stored, ttl] = [String(reply[0]), Number(reply[1])]
+      .readWithLife(key)
+      .then(async (found) => {
+        if (found === null) return
         await Promise.all(
           to.map((i) =>
             this.#redisOf(i)
-              .runScript(REPAIR_SESSION, [key], [stored, `${ttl}`])
+              .repair(key, found.value, found.ttlMs)
               .catch((error: unknown) => this.#reportError(i, error)),
           ),
         )
@@ -359,10 +337,9 @@ export class RedundantClient implements SessionClient {
 
   /** A session destroyed while these servers were away: destroyed there too. */
   #repairTombstone(key: string, on: number[]): void {
-    const args = [`${this.#tombstoneSeconds}`, `${Date.now()}`]
     for (const i of on) {
       void this.#redisOf(i)
-        .runScript(TOMBSTONE_SESSIONS, [key], args)
+        .end(key)
         .catch((error: unknown) => this.#reportError(i, error))
     }
   }

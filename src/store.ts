@@ -24,7 +24,7 @@ import {
   validateTimeout,
 } from "./options.js"
 import {OwnerIndex, validateOwner} from "./owners.js"
-import {READ_SESSION_WITH_TTL, TOMBSTONE_SESSIONS} from "./scripts.js"
+import {tombstonePolicy} from "./tombstone-policy.js"
 import {markExpiry, touchCanWait, unmarkExpiry} from "./touch-after.js"
 import {sessionTtlMs, type TtlOption, validateTtlOption} from "./ttl.js"
 
@@ -122,7 +122,7 @@ export class RedisStore extends Store {
       timeoutMs: this.timeout,
       retryMs,
       firstConnectionMs,
-      tombstoneSeconds: this.tombstoneSeconds,
+      tombstones: tombstonePolicy(this.tombstoneSeconds),
       touchAfter: this.touchAfter,
       observe: (error) => this.#availability?.commandFailed(error),
       // An owned client's own errors (a refused connection, a wrong password) tell the probe.
@@ -142,7 +142,6 @@ export class RedisStore extends Store {
       prefix: this.prefix,
       scanCount: this.scanCount,
       codec: this.#codec,
-      tombstoneArgs: () => (this.tombstoneSeconds > 0 ? this.#tombstoneArgs() : undefined),
     })
     this.#owners =
       ownerOf &&
@@ -186,15 +185,15 @@ export class RedisStore extends Store {
     if (typeof sid !== "string" || sid.length === 0) return Promise.reject(sidError(sid))
     const key = this.prefix + sid
     if (this.touchAfter > 0) return this.#getWithExpiry(key, sid)
-    return this.#redis.get(key, this.#readReply)
+    return this.#redis.read(key, this.#readReply)
   }
 
   /** For touchAfter: the value and its expiry in one round trip, the expiry left on it. */
   async #getWithExpiry(key: string, sid: string): Promise<SessionData | null> {
-    const reply = await this.#redis.runScript(READ_SESSION_WITH_TTL, [key], [])
-    if (!Array.isArray(reply)) return null
-    const session = await this.#codec.read(String(reply[0]), sid)
-    if (session) markExpiry(session, Number(reply[1]), Date.now())
+    const found = await this.#redis.readWithLife(key)
+    if (found === null) return null
+    const session = await this.#codec.read(found.value, sid)
+    if (session) markExpiry(session, found.ttlMs, Date.now())
     return session
   }
 
@@ -216,7 +215,7 @@ export class RedisStore extends Store {
       assertSessionObject(session)
       const key = this.prefix + sid
       const ttlMs = sessionTtlMs(session, this.ttl, Date.now())
-      if (ttlMs <= 0) return this.#retime(key, ttlMs)
+      if (ttlMs <= 0) return this.#redis.retime(key, ttlMs)
       if (this.touchAfter > 0) unmarkExpiry(session)
       const serialized = this.#codec.serialize(session)
       if (typeof serialized === "string") return this.#write(sid, key, session, serialized, ttlMs)
@@ -230,8 +229,8 @@ export class RedisStore extends Store {
     const lifetime = this.disableTTL ? undefined : ttlMs
     // Before the write: an owner function that fails leaves nothing written.
     const indexed = this.#owners?.track(sid, session, lifetime)
-    // With tombstones, SET ... GET: a destroyed session stays dead (a refusal, not an error).
-    const written = this.#redis.set(key, value, lifetime, this.tombstoneSeconds > 0)
+    // A destroyed session stays dead: the layer's write leaves a tombstone as it is.
+    const written = this.#redis.write(key, value, lifetime)
     return indexed === undefined ? written : Promise.all([written, indexed]).then(nothing)
   }
 
@@ -258,22 +257,11 @@ export class RedisStore extends Store {
         return DONE
       }
       const indexed = ttlMs > 0 ? this.#owners?.track(sid, session, ttlMs) : undefined
-      const retimed = this.#retime(this.prefix + sid, ttlMs)
+      const retimed = this.#redis.retime(this.prefix + sid, ttlMs)
       return indexed === undefined ? retimed : Promise.all([retimed, indexed]).then(nothing)
     } catch (error) {
       return Promise.reject(error)
     }
-  }
-
-  /**
-   * PEXPIRE, or DEL when `ttlMs` <= 0. With tombstones, GETEX and GETDEL instead: they leave
-   * a tombstone as it is (a refusal, not an error), which is the answer we want.
-   */
-  #retime(key: string, ttlMs: number): Promise<void> {
-    if (this.tombstoneSeconds === 0) {
-      return ttlMs <= 0 ? this.#redis.del(key) : this.#redis.pExpire(key, ttlMs)
-    }
-    return ttlMs <= 0 ? this.#redis.getDel(key) : this.#redis.getEx(key, ttlMs)
   }
 
   /**
@@ -291,16 +279,8 @@ export class RedisStore extends Store {
     const key = this.prefix + sid
     // With an owner index: what the session held says whose index to take it out of.
     const held = this.#owners && (await this.get(sid))
-    if (this.tombstoneSeconds > 0) {
-      await this.#redis.runScript(TOMBSTONE_SESSIONS, [key], this.#tombstoneArgs())
-    } else {
-      await this.#redis.del(key)
-    }
+    await this.#redis.end(key)
     if (held !== undefined) await this.#owners?.forget(sid, held)
-  }
-
-  #tombstoneArgs(): string[] {
-    return [`${this.tombstoneSeconds}`, `${Date.now()}`]
   }
 
   /**

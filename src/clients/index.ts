@@ -5,6 +5,7 @@ import {
   type FailureObserver,
   unbounded,
 } from "../deadline.js"
+import {type TombstonePolicy, tombstonePolicy} from "../tombstone-policy.js"
 import {
   IOREDIS,
   IOREDIS_CLUSTER_NODE,
@@ -22,7 +23,8 @@ import {
   nodeRedisIsReady,
 } from "./node-redis.js"
 import {nodeRedisError, nodeRedisWithSignal} from "./node-redis-signal.js"
-import type {SessionClient} from "./types.js"
+import {withOperations} from "./operations.js"
+import type {FamilyCommands, SessionClient} from "./types.js"
 
 export type {ReadFinish, ScanBatch, SessionClient} from "./types.js"
 export {TOMBSTONED, type Tombstoned} from "./types.js"
@@ -45,16 +47,23 @@ const NODE_REDIS: BoundsFamily = {
   mapError: nodeRedisError,
 }
 
+export interface LayerOptions {
+  /** Every command settles within this many milliseconds; 0: no bound. */
+  timeoutMs?: number
+  /** Hears of every command that failed. */
+  observe?: FailureObserver
+  /** Tombstones on or off; default off (the store always passes its own). */
+  tombstones?: TombstonePolicy
+}
+
+const NO_TOMBSTONES = tombstonePolicy(0)
+
 /**
- * Wraps a user's client in the adapter for its family, or says clearly what is accepted.
- * Every command the adapter sends settles within `timeoutMs` (0: no bound); `observe`
- * hears of every command that failed.
+ * Wraps a user's client in the adapter for its family, speaking the store's operations, or
+ * says clearly what is accepted.
  */
-export function toSessionClient(
-  client: unknown,
-  timeoutMs = 0,
-  observe: FailureObserver = () => {},
-): SessionClient {
+export function toSessionClient(client: unknown, options: LayerOptions = {}): SessionClient {
+  const {timeoutMs = 0, observe = () => {}, tombstones = NO_TOMBSTONES} = options
   if (typeof client !== "object" || client === null) {
     throw new TypeError(`RedisStore needs ${SUPPORTED_CLIENTS}; got ${String(client)}`)
   }
@@ -69,13 +78,13 @@ export function toSessionClient(
   }
   const adapter = adapterFor(client, bounds)
   primary?.awaitFirstConnection({client, watch: (listener) => adapter.watch(listener)})
-  return adapter
+  return withOperations(adapter, tombstones)
 }
 
 function adapterFor(
   client: object,
   bounds: (family: BoundsFamily, isPrimary?: boolean) => Bounds,
-): SessionClient {
+): FamilyCommands {
   if (isNodeRedisCluster(client)) return nodeRedisCluster(client, bounds(NODE_REDIS, true))
   if (isNodeRedis(client)) return nodeRedisClient(client, bounds(NODE_REDIS, true))
   if (isIoredisCluster(client)) {

@@ -19,13 +19,7 @@
 
 import {type Bounds, type BoundsFamily, DISCARD} from "../deadline.js"
 import {RedisUnavailableError} from "../errors.js"
-import {
-  type LuaScript,
-  READ_ON_NODE,
-  runScript,
-  TOMBSTONE_ON_NODE,
-  TOMBSTONE_SESSIONS,
-} from "../scripts.js"
+import {type LuaScript, READ_ON_NODE, runScript} from "../scripts.js"
 import {
   crossSlotBatches,
   hasMethods,
@@ -37,7 +31,7 @@ import {
   watchEvents,
 } from "./shared.js"
 import {groupBySlot} from "./slots.js"
-import type {ReadFinish, SessionClient} from "./types.js"
+import type {FamilyCommands, ReadFinish} from "./types.js"
 
 type Argument = string | number
 
@@ -159,7 +153,7 @@ const EVENTS = ["ready", "close", "end", "reconnecting"]
  */
 const CLUSTER_EVENTS = [...EVENTS, "-node"]
 
-export function ioredisClient(client: IoredisClient, bounds: Bounds): SessionClient {
+export function ioredisClient(client: IoredisClient, bounds: Bounds): FamilyCommands {
   const clientPrefix = stringKeyPrefix(client.options.keyPrefix)
   return {
     ...keyedCommands(client, bounds),
@@ -184,7 +178,7 @@ export function ioredisCluster(
   cluster: IoredisCluster,
   bounds: Bounds,
   nodeBounds: Bounds,
-): SessionClient {
+): FamilyCommands {
   const clientPrefix = stringKeyPrefix(cluster.options.keyPrefix)
   // The slot is computed from the key the server sees, client prefix included.
   const serverKey = (key: string) => clientPrefix + key
@@ -276,8 +270,7 @@ export function ioredisCluster(
       )
       return groups.reduce((sum, {reply}) => sum + Number(reply), 0)
     },
-    async runScriptPerSlot(script, keys, args, source) {
-      const onNode = script === TOMBSTONE_SESSIONS ? TOMBSTONE_ON_NODE : undefined
+    async runScriptPerSlot(script, keys, args, source, onNode) {
       const whole = onNode && (await onNodeAtOnce(keys, source, onNode, args))
       if (whole !== undefined) return [whole.reply]
       const groups = await perSlot(keys, (slotKeys) =>

@@ -17,13 +17,7 @@
 import calculateSlot from "cluster-key-slot"
 import {type Bounds, DISCARD} from "../deadline.js"
 import {isRedirection} from "../errors.js"
-import {
-  type LuaScript,
-  READ_ON_NODE,
-  runScript,
-  TOMBSTONE_ON_NODE,
-  TOMBSTONE_SESSIONS,
-} from "../scripts.js"
+import {type LuaScript, READ_ON_NODE, runScript} from "../scripts.js"
 import {
   crossSlotBatches,
   hasMethods,
@@ -35,7 +29,7 @@ import {
   watchEvents,
 } from "./shared.js"
 import {groupBySlot, type SlotGroup} from "./slots.js"
-import type {ReadFinish, SessionClient} from "./types.js"
+import type {FamilyCommands, ReadFinish} from "./types.js"
 
 /** The keyed commands the adapter calls, on a client, sentinel or cluster. */
 interface KeyedCommands {
@@ -99,7 +93,7 @@ export function clientKeyPrefix(client: object): string {
   return stringKeyPrefix(holder._keyPrefix ?? holder.options?.keyPrefix)
 }
 
-export function nodeRedisClient(client: NodeRedisCommands, bounds: Bounds): SessionClient {
+export function nodeRedisClient(client: NodeRedisCommands, bounds: Bounds): FamilyCommands {
   const clientPrefix = clientKeyPrefix(client)
   return {
     ...singleKeyCommands(client, bounds),
@@ -120,7 +114,7 @@ export function nodeRedisClient(client: NodeRedisCommands, bounds: Bounds): Sess
   }
 }
 
-export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): SessionClient {
+export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): FamilyCommands {
   const clientPrefix = clientKeyPrefix(cluster)
   // The slot is computed from the key the server sees, client prefix included.
   const serverKey = (key: string) => clientPrefix + key
@@ -223,8 +217,7 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Ses
       )
       return replies.reduce((sum, {reply}) => sum + Number(reply), 0)
     },
-    async runScriptPerSlot(script, keys, args, source) {
-      const onNode = script === TOMBSTONE_SESSIONS ? TOMBSTONE_ON_NODE : undefined
+    async runScriptPerSlot(script, keys, args, source, onNode) {
       const whole = onNode && (await onNodeAtOnce(keys, source, onNode, args))
       if (whole !== undefined) return [whole.reply]
       const replies = await perSlot(keys, source, (client, slotKeys) =>

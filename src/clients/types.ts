@@ -12,13 +12,14 @@ export type Tombstoned = typeof TOMBSTONED
 export type ReadFinish<R> = (reply: string | null | Tombstoned, key: string) => R
 
 /**
- * The few Redis operations the store needs. Every client family gets one small adapter
- * that implements this; version quirks live in the adapters and nowhere else.
+ * The commands a client family supplies, in its own dialect: one small adapter per family
+ * implements this, and version quirks live there and nowhere else. Only the client layer
+ * (operations.ts) calls these; the store speaks the operations of SessionClient.
  *
  * Keys are passed and returned exactly as the store names them (`prefix + sid`). An
  * adapter whose client adds a key prefix of its own handles that prefix itself.
  */
-export interface SessionClient {
+export interface FamilyCommands {
   /**
    * GET, its reply (TOMBSTONED when the key holds anything but a string) turned into what
    * the caller wants by `finish` (given the key too), in the same step: `get` runs on every
@@ -53,12 +54,15 @@ export interface SessionClient {
   /**
    * Runs a Lua script once for each hash slot among `keys` (which may span slots), with
    * the same `args`; `source` as for `mget`. Resolves to the replies, in no set order.
+   * `onNode`, when given, is the same work as one script over keys of many slots (keys in
+   * ARGV after `args`): on a Redis 7 cluster a whole SCAN batch is sent to its master at once.
    */
   runScriptPerSlot(
     script: LuaScript,
     keys: readonly string[],
     args: readonly string[],
     source?: unknown,
+    onNode?: LuaScript,
   ): Promise<unknown[]>
   /**
    * Every string key that starts with `prefix` (sessions, never tombstones: SCAN ... TYPE
@@ -76,6 +80,41 @@ export interface SessionClient {
    * Calls `listener` when the client reports a change of connection; returns the undo. The
    * listener is held weakly: the caller keeps it alive as long as it wants the calls.
    */
+  watch(listener: () => void): () => void
+}
+
+/**
+ * What the store asks of Redis, in its own words: the client layer (operations.ts over a
+ * family's commands, or redundant mode over several) turns each into commands. Tombstones
+ * are decided inside the layer (TombstonePolicy); a tombstone met by a read or a write is
+ * the value TOMBSTONED or a quiet refusal, never an error the store has to recognise.
+ */
+export interface SessionClient {
+  /**
+   * The value at `key` (TOMBSTONED for a tombstone) turned into what the caller wants by
+   * `finish` (given the key too), in the same step: this runs on every request.
+   */
+  read<R>(key: string, finish: ReadFinish<R>): Promise<Awaited<R>>
+  /** The value and the milliseconds it has left to live (-1: no expiry); null if none. */
+  readWithLife(key: string): Promise<{value: string; ttlMs: number} | null>
+  /** Values in the order of `keys` (any slots); `source` as SCAN gave it, if the keys came so. */
+  readMany(keys: readonly string[], source?: unknown): Promise<(string | null)[]>
+  /** Writes the value, with an expiry when `ttlMs` is given; a tombstone refuses it quietly. */
+  write(key: string, value: string, ttlMs: number | undefined): Promise<void>
+  /** Re-times a value that exists (never creates one, never a tombstone); <= 0 deletes it. */
+  retime(key: string, ttlMs: number): Promise<void>
+  /** Ends a session: a tombstone in its place, or a plain delete when tombstones are off. */
+  end(key: string): Promise<void>
+  /** Ends the sessions at `keys` (any slots), as `end`; `source` as for `readMany`. */
+  endMany(keys: readonly string[], source?: unknown): Promise<unknown>
+  /** Copies a value (with its stamp and life) onto this server unless it holds a newer one. */
+  repair(key: string, value: string, ttlMs: number): Promise<void>
+  /** Runs one of the owner index's scripts on `keys`, which share one hash slot. */
+  runScript(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown>
+  scan(prefix: string, count: number): AsyncIterable<ScanBatch>
+  ping(): Promise<void>
+  release(): void
+  isReady(): boolean
   watch(listener: () => void): () => void
 }
 
