@@ -4,7 +4,7 @@
 
 import type {SessionData} from "express-session"
 import {type RedisClientLike, RedisStore} from "../src/index.js"
-import type {RedisServer} from "../test/helpers/redis-servers.js"
+import type {RedisServer} from "../test/support/redis-servers.js"
 import {heaviestCommand, longestCommand} from "./bulk.js"
 import {type BulkSample, CommandLog, measureBulk, measureLiveHeap, Probe} from "./bulk-measure.js"
 import {connect6, log, QUICK, realisticSession, seed, type Target, target} from "./common.js"

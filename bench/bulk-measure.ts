@@ -3,9 +3,9 @@
 
 import {type ChildProcess, fork} from "node:child_process"
 import {monitorEventLoopDelay} from "node:perf_hooks"
-import type {LuaScript} from "../src/scripts.js"
-import * as scripts from "../src/scripts.js"
-import type {RedisServer} from "../test/helpers/redis-servers.js"
+import type {LuaScript} from "../src/redis/scripts.js"
+import * as scripts from "../src/redis/scripts.js"
+import type {RedisServer} from "../test/support/redis-servers.js"
 import {MiB, pinTo} from "./common.js"
 
 export interface BulkSample {

@@ -5,7 +5,7 @@ import {Cluster as IoredisCluster} from "ioredis"
 import * as redis6 from "redis"
 import * as redis5 from "redis5"
 import {type RedisClientLike, RedisStore} from "../src/index.js"
-import type {RedisCluster, RedisServer} from "../test/helpers/redis-servers.js"
+import type {RedisCluster, RedisServer} from "../test/support/redis-servers.js"
 import {
   type BulkSample,
   CommandLog,

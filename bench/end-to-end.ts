@@ -2,7 +2,7 @@
 
 import {type ChildProcess, fork} from "node:child_process"
 import autocannon from "autocannon"
-import type {RedisServer} from "../test/helpers/redis-servers.js"
+import type {RedisServer} from "../test/support/redis-servers.js"
 import {CONFIG, CONNECT_REDIS, log, OURS, pinTo, QUICK, rotated, target} from "./common.js"
 import {measureOutage} from "./outage.js"
 import {formatSummary, markdownTable, summarize} from "./stats.js"

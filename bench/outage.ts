@@ -4,7 +4,7 @@
 // or SIGCONT). Reported per phase: requests answered, errors, and response times.
 
 import type {ChildProcess} from "node:child_process"
-import {RestartableServer} from "../test/helpers/outages.js"
+import {RestartableServer} from "../test/support/outages.js"
 import {formatNumber, markdownTable} from "./stats.js"
 
 type StartApp = (store: string, url: string) => Promise<{child: ChildProcess; port: number}>

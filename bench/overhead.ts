@@ -6,7 +6,7 @@
 import {RedisStore as ConnectRedisStore} from "connect-redis"
 import type {SessionData} from "express-session"
 import {type RedisClientLike, RedisStore} from "../src/index.js"
-import {TOMBSTONE_SESSIONS} from "../src/scripts.js"
+import {TOMBSTONE_SESSIONS} from "../src/redis/scripts.js"
 import {type Target, target} from "./common.js"
 import {formatNumber, formatSummary, markdownTable, summarize} from "./stats.js"
 

@@ -1,7 +1,7 @@
 import {RedisStore as ConnectRedisStore} from "connect-redis"
 import type {SessionData} from "express-session"
 import {RedisStore} from "../src/index.js"
-import type {RedisServer} from "../test/helpers/redis-servers.js"
+import type {RedisServer} from "../test/support/redis-servers.js"
 import {
   type Client6,
   CONCURRENCY,

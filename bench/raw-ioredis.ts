@@ -3,7 +3,7 @@
 
 import type {SessionData} from "express-session"
 import type {Redis} from "ioredis"
-import {prefixPattern} from "../src/keys.js"
+import {prefixPattern} from "../src/store/keys.js"
 
 const ttlOf = (session: SessionData) =>
   Math.ceil((new Date(session.cookie.expires ?? 0).getTime() - Date.now()) / 1000)

@@ -7,7 +7,7 @@ import {RedisStore as ConnectRedisStore} from "connect-redis"
 import type {SessionData} from "express-session"
 import * as redis6 from "redis"
 import {RedisStore} from "../src/index.js"
-import type {RedisServer} from "../test/helpers/redis-servers.js"
+import type {RedisServer} from "../test/support/redis-servers.js"
 import {formatSummary, markdownTable, summarize} from "./stats.js"
 
 type Op = "set" | "get" | "touch" | "destroy"

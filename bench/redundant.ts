@@ -1,7 +1,7 @@
 // Section 8: redundant mode over HTTP. The same app with two servers against one, and with
 // one of the two killed (kill -9).
 
-import {RestartableServer} from "../test/helpers/outages.js"
+import {RestartableServer} from "../test/support/outages.js"
 import {CONFIG, log, rotated, target} from "./common.js"
 import {load, login, startApp, stopApp} from "./end-to-end.js"
 import {formatNumber, formatSummary, markdownTable, summarize} from "./stats.js"

@@ -9,7 +9,7 @@
 import {readFileSync} from "node:fs"
 import {writeFile} from "node:fs/promises"
 import os from "node:os"
-import {startCluster, startRedisServer} from "../test/helpers/redis-servers.js"
+import {startCluster, startRedisServer} from "../test/support/redis-servers.js"
 import {adminSection} from "./admin.js"
 import {bulkCluster, bulkStandalone} from "./bulk.js"
 import {

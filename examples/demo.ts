@@ -10,7 +10,7 @@ import express, {type NextFunction, type Request, type Response} from "express"
 import session from "express-session"
 import {createClient} from "redis"
 import {RedisStore} from "../src/index.js"
-import {type RedisServer, startRedisServer} from "../test/helpers/redis-servers.js"
+import {type RedisServer, startRedisServer} from "../test/support/redis-servers.js"
 
 declare module "express-session" {
   interface SessionData {

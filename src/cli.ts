@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npx redis-session-store`: see admin-cli.ts.
 
-import {main} from "./admin-cli.js"
+import {main} from "./cli/admin-cli.js"
 
 main(process.argv.slice(2), process).then((code) => {
   // Exit once the output is written: a client may keep a timer (ioredis waits 2 s after

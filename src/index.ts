@@ -1,6 +1,4 @@
-export type {Progress} from "./bulk.js"
-export type {Callback} from "./callback.js"
-export {type EncryptedSerializerOptions, encryptedSerializer} from "./encrypted-serializer.js"
+export type {Progress} from "./bulk/bulk.js"
 export {
   CorruptSessionError,
   isRedisSessionStoreError,
@@ -9,7 +7,12 @@ export {
   RedisUnavailableError,
   SessionTooLargeError,
 } from "./errors.js"
-export type {RedisStoreEvents, StoreListener} from "./events.js"
+export type {OwnerOf} from "./owners/owner-index.js"
+export type {ClientSettings} from "./redis/owned-client.js"
+export type {ServerEvent, ServerReport} from "./redis/redundant.js"
+export type {Callback} from "./store/callback.js"
+export {type EncryptedSerializerOptions, encryptedSerializer} from "./store/encrypted-serializer.js"
+export type {RedisStoreEvents, StoreListener} from "./store/events.js"
 export type {
   RedisClientLike,
   RedisStoreOptions,
@@ -18,9 +21,6 @@ export type {
   RedisStoreWithServers,
   RedisStoreWithSettings,
   Serializer,
-} from "./options.js"
-export type {ClientSettings} from "./owned-client.js"
-export type {OwnerOf} from "./owners.js"
-export type {ServerEvent, ServerReport} from "./redundant.js"
-export {RedisStore, type RevokeOptions, type SessionWithId} from "./store.js"
-export type {TtlOption} from "./ttl.js"
+} from "./store/options.js"
+export {RedisStore, type RevokeOptions, type SessionWithId} from "./store/store.js"
+export type {TtlOption} from "./store/ttl.js"

@@ -8,9 +8,9 @@ import {
   RedisStore,
   SessionTooLargeError,
 } from "../src/index.js"
-import {CLIENT_KINDS, connectClient, type TestClient} from "./helpers/clients.js"
-import {type RedisServer, startRedisServer} from "./helpers/redis-servers.js"
-import {asStored, makeSession, uniquePrefix} from "./helpers/sessions.js"
+import {CLIENT_KINDS, connectClient, type TestClient} from "./support/clients.js"
+import {type RedisServer, startRedisServer} from "./support/redis-servers.js"
+import {asStored, makeSession, uniquePrefix} from "./support/sessions.js"
 
 const OLD_SECRET = "an old secret of at least thirty-two characters"
 const NEW_SECRET = "a new secret, also thirty-two characters or more"
@@ -97,7 +97,7 @@ describe("encryption at rest, maxBytes, async serializers", () => {
     )
   })
 
-  it("skips an old secret that is not set (its variable empty), as the README uses it", async () => {
+  it("skips an old secret that is not set (its variable empty), as docs/encryption.md uses it", async () => {
     const current = "the current secret, thirty-two chars"
     const writer = encryptedSerializer({secrets: [current, undefined]})
     const reader = encryptedSerializer({secrets: [current, process.env.RSS_TEST_UNSET_OLD_KEY]})

@@ -1,58 +1,18 @@
 // The admin command line driven as a user drives it: a separate process, its arguments, its
-// stdin, and what it prints and exits with, against real servers (standalone and cluster).
+// stdin, and what it prints and exits with, against a real server (clusters: cli-cluster.test.ts).
 
-import {spawn} from "node:child_process"
 import {type AddressInfo, createServer} from "node:net"
 import {Readable, Writable} from "node:stream"
-import {fileURLToPath} from "node:url"
 import type {SessionData} from "express-session"
-import {createClient, createCluster} from "redis"
+import {createClient} from "redis"
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
-import {main} from "../src/admin-cli.js"
-import {CLIENT_PACKAGES} from "../src/cli-client.js"
+import {main} from "../src/cli/admin-cli.js"
 import {encryptedSerializer, type RedisClientLike, RedisStore} from "../src/index.js"
-import {RestartableServer} from "./helpers/outages.js"
-import {
-  type RedisCluster,
-  type RedisServer,
-  startCluster,
-  startRedisServer,
-} from "./helpers/redis-servers.js"
-import {asStored, makeSession, uniquePrefix} from "./helpers/sessions.js"
-
-const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url))
-
-interface Outcome {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs the command line in its own process, as `npx redis-session-store ...` would. */
-function cli(
-  args: string[],
-  options: {stdin?: string; env?: NodeJS.ProcessEnv; keepStdinOpen?: boolean} = {},
-) {
-  return new Promise<Outcome>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      env: {...process.env, REDIS_URL: "", ...options.env},
-      // A hang fails the test here rather than at vitest's own bound.
-      timeout: 25_000,
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk
-    })
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk
-    })
-    child.on("error", reject)
-    child.on("close", (code) => resolve({code, stdout, stderr}))
-    if (options.keepStdinOpen) child.stdin.write(options.stdin ?? "")
-    else child.stdin.end(options.stdin ?? "")
-  })
-}
+import {CLIENT_PACKAGES} from "../src/redis/cli-connection.js"
+import {cli, owner, userSession} from "./support/cli.js"
+import {RestartableServer} from "./support/outages.js"
+import {type RedisServer, startRedisServer} from "./support/redis-servers.js"
+import {asStored, uniquePrefix} from "./support/sessions.js"
 
 /** A stream that keeps what is written to it. */
 class Collect extends Writable {
@@ -62,9 +22,6 @@ class Collect extends Writable {
     done()
   }
 }
-
-const owner = (session: SessionData) => session.user?.id
-const userSession = (id: number) => makeSession(60_000, {user: {id, name: `user ${id}`}})
 
 describe("the admin command line", () => {
   let server: RedisServer
@@ -355,90 +312,4 @@ describe("the admin command line", () => {
       await stopped.stop()
     }
   })
-})
-
-describe("the admin command line on a cluster", () => {
-  let cluster: RedisCluster
-  let client: ReturnType<typeof createCluster>
-
-  beforeAll(async () => {
-    cluster = await startCluster()
-    client = createCluster({rootNodes: cluster.rootNodes})
-    await client.connect()
-  })
-  afterAll(async () => {
-    client?.destroy()
-    await cluster?.stop()
-  })
-
-  it.each(CLIENT_PACKAGES)(
-    "--client %s: a cluster node's URL without --cluster is refused, never counted alone",
-    async (package_) => {
-      const url = cluster.rootNodes[0]?.url as string
-      const outcome = await cli(["count", "--client", package_, "--url", url])
-      expect(outcome.code).toBe(2)
-      expect(outcome.stdout).toBe("")
-      expect(outcome.stderr).toContain("the URL is a node of a Redis Cluster: add --cluster")
-    },
-  )
-
-  it.each(CLIENT_PACKAGES)(
-    "--client %s: counts, revokes one owner's sessions across slots, and clears every master",
-    async (package_) => {
-      const prefix = uniquePrefix("cli-cluster")
-      const store = new RedisStore({client: client as unknown as RedisClientLike, prefix, owner})
-      const sids = Array.from({length: 30}, (_, i) => `s${i}`)
-      await Promise.all(sids.map((sid, i) => store.set(sid, userSession(i % 3))))
-      const holding = await Promise.all(
-        cluster.nodes.map(
-          async (node) => ((await node.command("KEYS", `${prefix}*`)) as []).length,
-        ),
-      )
-      expect(holding.filter((keys) => keys > 0)).toHaveLength(3) // spread over every master
-      const url = cluster.rootNodes[0]?.url as string
-      const base = ["--cluster", "--client", package_, "--url", url, "--prefix", prefix]
-      expect((await cli(["count", ...base])).stdout).toBe("30\n")
-      const revoked = await cli(["revoke-owner", "0", "--owner-field", "user.id", ...base])
-      expect(revoked).toMatchObject({code: 0, stdout: "revoked 10 session(s) of 0\n"})
-      expect(await store.length()).toBe(20)
-      expect(await store.sessionsOf(0)).toEqual([])
-      expect((await cli(["clear", "--yes", ...base])).code).toBe(0)
-      expect(await store.length()).toBe(0)
-    },
-  )
-})
-
-describe("the admin command line on a cluster that needs a password", () => {
-  const password = "cli-s3cret"
-  let cluster: RedisCluster
-  let client: ReturnType<typeof createCluster>
-
-  beforeAll(async () => {
-    cluster = await startCluster()
-    for (const node of cluster.nodes) {
-      expect(await node.command("CONFIG", "SET", "requirepass", password)).toBe("OK")
-    }
-    client = createCluster({rootNodes: cluster.rootNodes, defaults: {password}})
-    await client.connect()
-  })
-  afterAll(async () => {
-    client?.destroy()
-    await cluster?.stop()
-  })
-
-  it.each(CLIENT_PACKAGES)(
-    "--client %s: the URL's password reaches every master",
-    async (package_) => {
-      const prefix = uniquePrefix("cli-auth")
-      const store = new RedisStore({client: client as unknown as RedisClientLike, prefix})
-      await Promise.all(Array.from({length: 30}, (_, i) => store.set(`s${i}`, userSession(i))))
-      const {host, port} = cluster.nodes[0] as RedisServer
-      const args = ["count", "--cluster", "--client", package_, "--prefix", prefix]
-      const counted = await cli([...args, "--url", `redis://:${password}@${host}:${port}`])
-      expect(counted).toMatchObject({code: 0, stdout: "30\n"})
-      const refused = await cli([...args, "--url", `redis://:wrong-${password}@${host}:${port}`])
-      expect(refused.code).toBe(3)
-      expect(refused.stderr).not.toContain(password)
-    },
-  )
 })

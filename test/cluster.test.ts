@@ -1,12 +1,12 @@
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
-import {toSessionClient} from "../src/clients/index.js"
 import {RedisStore} from "../src/index.js"
-import {READ_ON_NODE, TOMBSTONE_ON_NODE} from "../src/scripts.js"
-import {closeClient, connectClient, createUnconnected, kindsFor} from "./helpers/clients.js"
-import {type ContractEnv, contractSuite} from "./helpers/contract.js"
-import {RawRedis} from "./helpers/raw-redis.js"
-import {type RedisCluster, startCluster} from "./helpers/redis-servers.js"
-import {makeSession, uniquePrefix} from "./helpers/sessions.js"
+import {toSessionClient} from "../src/redis/index.js"
+import {READ_ON_NODE, TOMBSTONE_ON_NODE} from "../src/redis/scripts.js"
+import {type ContractEnv, contractSuite} from "./contract/contract.js"
+import {closeClient, connectClient, createUnconnected, kindsFor} from "./support/clients.js"
+import {RawRedis} from "./support/raw-redis.js"
+import {type RedisCluster, startCluster} from "./support/redis-servers.js"
+import {makeSession, uniquePrefix} from "./support/sessions.js"
 
 describe("Redis Cluster, three masters", () => {
   let cluster: RedisCluster

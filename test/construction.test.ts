@@ -1,7 +1,7 @@
 import {Redis} from "ioredis"
 import {describe, expect, it} from "vitest"
 import {type RedisClientLike, RedisStore} from "../src/index.js"
-import {CLIENT_KINDS, createUnconnected, type Servers} from "./helpers/clients.js"
+import {CLIENT_KINDS, createUnconnected, type Servers} from "./support/clients.js"
 
 // Clients are built but never connected: construction must not talk to Redis.
 const nowhere = {url: "redis://127.0.0.1:1", host: "127.0.0.1", port: 1}

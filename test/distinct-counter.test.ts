@@ -1,5 +1,5 @@
 import {describe, expect, it} from "vitest"
-import {DistinctCounter} from "../src/distinct-counter.js"
+import {DistinctCounter} from "../src/bulk/distinct-counter.js"
 
 describe("DistinctCounter", () => {
   it("counts each distinct string once", () => {

@@ -5,11 +5,11 @@ import express from "express"
 import session from "express-session"
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
 import {RedisStore} from "../src/index.js"
-import {Browser} from "./helpers/browser.js"
-import {CLIENT_KINDS, connectClient, type TestClient} from "./helpers/clients.js"
-import {RawRedis} from "./helpers/raw-redis.js"
-import {type RedisServer, startRedisServer} from "./helpers/redis-servers.js"
-import {uniquePrefix} from "./helpers/sessions.js"
+import {Browser} from "./support/browser.js"
+import {CLIENT_KINDS, connectClient, type TestClient} from "./support/clients.js"
+import {RawRedis} from "./support/raw-redis.js"
+import {type RedisServer, startRedisServer} from "./support/redis-servers.js"
+import {uniquePrefix} from "./support/sessions.js"
 
 const MAX_AGE_MS = 60_000
 

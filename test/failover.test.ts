@@ -5,10 +5,10 @@
 import type {SessionData} from "express-session"
 import {describe, expect, it, vi} from "vitest"
 import {RedisStore} from "../src/index.js"
-import {connectClient, kindsFor, type TestClient} from "./helpers/clients.js"
-import {replicaCaughtUp, startFailoverCluster} from "./helpers/outages.js"
-import {type RedisCluster, startSentinel} from "./helpers/redis-servers.js"
-import {asStored, makeSession, uniquePrefix} from "./helpers/sessions.js"
+import {connectClient, kindsFor, type TestClient} from "./support/clients.js"
+import {replicaCaughtUp, startFailoverCluster} from "./support/outages.js"
+import {type RedisCluster, startSentinel} from "./support/redis-servers.js"
+import {asStored, makeSession, uniquePrefix} from "./support/sessions.js"
 
 const RECOVERY = {timeout: 30_000, interval: 100}
 

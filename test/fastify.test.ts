@@ -4,17 +4,17 @@
 import type {FastifyInstance} from "fastify"
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
 import {RedisStore} from "../src/index.js"
-import {Browser} from "./helpers/browser.js"
-import {CLIENT_KINDS, connectClient, type Servers, type TestClient} from "./helpers/clients.js"
-import {startFastifyApp as startApp} from "./helpers/fastify-app.js"
-import {RawRedis} from "./helpers/raw-redis.js"
+import {Browser} from "./support/browser.js"
+import {CLIENT_KINDS, connectClient, type Servers, type TestClient} from "./support/clients.js"
+import {startFastifyApp as startApp} from "./support/fastify-app.js"
+import {RawRedis} from "./support/raw-redis.js"
 import {
   type RedisCluster,
   type RedisServer,
   startCluster,
   startRedisServer,
-} from "./helpers/redis-servers.js"
-import {uniquePrefix} from "./helpers/sessions.js"
+} from "./support/redis-servers.js"
+import {uniquePrefix} from "./support/sessions.js"
 
 const KINDS = ["node-redis 6 client", "ioredis 6 client", "iovalkey client", "ioredis 6 cluster"]
 

@@ -9,7 +9,7 @@ import express from "express"
 import session from "express-session"
 import {afterAll, beforeAll, describe, expect, it, vi} from "vitest"
 import {type RedisClientLike, RedisStore, RedisUnavailableError} from "../src/index.js"
-import {Browser} from "./helpers/browser.js"
+import {Browser} from "./support/browser.js"
 import {
   CLIENT_KINDS,
   type ClientKind,
@@ -17,10 +17,10 @@ import {
   closeClient,
   createUnconnected,
   type Servers,
-} from "./helpers/clients.js"
-import {startFastifyApp} from "./helpers/fastify-app.js"
-import {RestartableServer} from "./helpers/outages.js"
-import {RawRedis} from "./helpers/raw-redis.js"
+} from "./support/clients.js"
+import {startFastifyApp} from "./support/fastify-app.js"
+import {RestartableServer} from "./support/outages.js"
+import {RawRedis} from "./support/raw-redis.js"
 import {
   freePort,
   type RedisCluster,
@@ -29,8 +29,8 @@ import {
   startCluster,
   startRedisServer,
   startSentinel,
-} from "./helpers/redis-servers.js"
-import {makeSession, uniquePrefix} from "./helpers/sessions.js"
+} from "./support/redis-servers.js"
+import {makeSession, uniquePrefix} from "./support/sessions.js"
 
 const TIMEOUT_MS = 500
 const WAIT = {timeout: 15_000, interval: 20}

@@ -1,5 +1,5 @@
 import {describe, expect, it} from "vitest"
-import {assertSid, escapeGlob, prefixPattern} from "../src/keys.js"
+import {assertSid, escapeGlob, prefixPattern} from "../src/store/keys.js"
 
 describe("escapeGlob", () => {
   it.each([

@@ -11,10 +11,10 @@ import express from "express"
 import session from "express-session"
 import {afterAll, beforeAll, describe, expect, it, vi} from "vitest"
 import {RedisStore} from "../src/index.js"
-import {connectClient, kindsFor, type TestClient} from "./helpers/clients.js"
-import {RestartableServer} from "./helpers/outages.js"
-import type {RedisServer} from "./helpers/redis-servers.js"
-import {uniquePrefix} from "./helpers/sessions.js"
+import {connectClient, kindsFor, type TestClient} from "./support/clients.js"
+import {RestartableServer} from "./support/outages.js"
+import type {RedisServer} from "./support/redis-servers.js"
+import {uniquePrefix} from "./support/sessions.js"
 
 const TIMEOUT_MS = 300
 const CEILING_MS = TIMEOUT_MS + 1_500

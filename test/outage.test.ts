@@ -15,10 +15,10 @@ import {
   createUnconnected,
   kindsFor,
   type TestClient,
-} from "./helpers/clients.js"
-import {RestartableServer, timed} from "./helpers/outages.js"
-import type {RedisServer} from "./helpers/redis-servers.js"
-import {asStored, makeSession, uniquePrefix} from "./helpers/sessions.js"
+} from "./support/clients.js"
+import {RestartableServer, timed} from "./support/outages.js"
+import type {RedisServer} from "./support/redis-servers.js"
+import {asStored, makeSession, uniquePrefix} from "./support/sessions.js"
 
 const TIMEOUT_MS = 300
 const CEILING_MS = TIMEOUT_MS + 1_500

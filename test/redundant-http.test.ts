@@ -6,10 +6,10 @@ import express from "express"
 import session from "express-session"
 import {expect, it, vi} from "vitest"
 import {RedisStore} from "../src/index.js"
-import {CLIENT_KINDS, connectClient} from "./helpers/clients.js"
-import {RestartableServer} from "./helpers/outages.js"
-import type {RedisServer} from "./helpers/redis-servers.js"
-import {uniquePrefix} from "./helpers/sessions.js"
+import {CLIENT_KINDS, connectClient} from "./support/clients.js"
+import {RestartableServer} from "./support/outages.js"
+import type {RedisServer} from "./support/redis-servers.js"
+import {uniquePrefix} from "./support/sessions.js"
 
 const USERS = 6
 const WAIT = {timeout: 20_000, interval: 20}

@@ -6,11 +6,11 @@
 import type {SessionData} from "express-session"
 import {afterEach, beforeEach, describe, expect, it, vi} from "vitest"
 import {RedisStore, type ServerReport} from "../src/index.js"
-import {REPAIR_SESSION} from "../src/scripts.js"
-import {CLIENT_KINDS, type ClientKind, connectClient, type TestClient} from "./helpers/clients.js"
-import {RestartableServer, timed} from "./helpers/outages.js"
-import type {RedisServer} from "./helpers/redis-servers.js"
-import {asStored, makeSession, uniquePrefix} from "./helpers/sessions.js"
+import {REPAIR_SESSION} from "../src/redis/scripts.js"
+import {CLIENT_KINDS, type ClientKind, connectClient, type TestClient} from "./support/clients.js"
+import {RestartableServer, timed} from "./support/outages.js"
+import type {RedisServer} from "./support/redis-servers.js"
+import {asStored, makeSession, uniquePrefix} from "./support/sessions.js"
 
 const TIMEOUT_MS = 300
 const CEILING_MS = TIMEOUT_MS + 1_500

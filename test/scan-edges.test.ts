@@ -4,10 +4,10 @@
 
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
 import {type RedisClientLike, RedisStore} from "../src/index.js"
-import {CLIENT_KINDS, connectClient, type TestClient} from "./helpers/clients.js"
-import {RawRedis} from "./helpers/raw-redis.js"
-import {type RedisServer, startRedisServer} from "./helpers/redis-servers.js"
-import {makeSession, uniquePrefix} from "./helpers/sessions.js"
+import {CLIENT_KINDS, connectClient, type TestClient} from "./support/clients.js"
+import {RawRedis} from "./support/raw-redis.js"
+import {type RedisServer, startRedisServer} from "./support/redis-servers.js"
+import {makeSession, uniquePrefix} from "./support/sessions.js"
 
 type Method = (...args: never[]) => Promise<unknown>
 

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe} from "vitest"
-import {kindsFor} from "./helpers/clients.js"
-import {type ContractEnv, contractSuite} from "./helpers/contract.js"
-import {type RedisSentinelSetup, startSentinel} from "./helpers/redis-servers.js"
+import {type ContractEnv, contractSuite} from "./contract/contract.js"
+import {kindsFor} from "./support/clients.js"
+import {type RedisSentinelSetup, startSentinel} from "./support/redis-servers.js"
 
 describe("Redis Sentinel (master, replica, sentinel)", () => {
   let sentinel: RedisSentinelSetup

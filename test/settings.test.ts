@@ -8,9 +8,9 @@ import {join} from "node:path"
 import {fileURLToPath} from "node:url"
 import {afterAll, beforeAll, describe, expect, it, vi} from "vitest"
 import {type RedisClientLike, RedisStore, RedisUnavailableError} from "../src/index.js"
-import {closeClient, connectClient, kindsFor} from "./helpers/clients.js"
-import {freePort, type RedisServer, startRedisServer} from "./helpers/redis-servers.js"
-import {asStored, makeSession, uniquePrefix} from "./helpers/sessions.js"
+import {closeClient, connectClient, kindsFor} from "./support/clients.js"
+import {freePort, type RedisServer, startRedisServer} from "./support/redis-servers.js"
+import {asStored, makeSession, uniquePrefix} from "./support/sessions.js"
 
 const PASSWORD = "s3cret-Pa55word"
 const WAIT = {timeout: 15_000, interval: 20}

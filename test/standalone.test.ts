@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe} from "vitest"
-import {kindsFor, type Servers} from "./helpers/clients.js"
-import {type ContractEnv, contractSuite} from "./helpers/contract.js"
-import {type RedisServer, startRedisServer} from "./helpers/redis-servers.js"
+import {type ContractEnv, contractSuite} from "./contract/contract.js"
+import {kindsFor, type Servers} from "./support/clients.js"
+import {type RedisServer, startRedisServer} from "./support/redis-servers.js"
 
 describe("standalone Redis", () => {
   let server: RedisServer

@@ -1,6 +1,6 @@
 import type {SessionData} from "express-session"
 import {describe, expect, it} from "vitest"
-import {DEFAULT_TTL_SECONDS, sessionTtlMs, validateTtlOption} from "../src/ttl.js"
+import {DEFAULT_TTL_SECONDS, sessionTtlMs, validateTtlOption} from "../src/store/ttl.js"
 
 const now = Date.UTC(2026, 0, 1)
 const withExpires = (expires: unknown) => ({cookie: {expires}}) as unknown as SessionData

@@ -1,0 +1,58 @@
+// The store's operations (SessionClient) over one client family's commands (FamilyCommands):
+// which command each operation is, with tombstones on or off, is decided here and only here.
+
+import type {TombstonePolicy} from "../store/tombstone-policy.js"
+import {
+  READ_SESSION_WITH_TTL,
+  REPAIR_SESSION,
+  TOMBSTONE_ON_NODE,
+  TOMBSTONE_SESSIONS,
+} from "./scripts.js"
+import type {FamilyCommands, SessionClient} from "./types.js"
+
+export function withOperations(
+  commands: FamilyCommands,
+  tombstones: TombstonePolicy,
+): SessionClient {
+  const {on} = tombstones
+  return {
+    // The family's own function, not a wrapper: no extra step on every request.
+    read: commands.get,
+    async readWithLife(key) {
+      const reply = await commands.runScript(READ_SESSION_WITH_TTL, [key], [])
+      if (!Array.isArray(reply)) return null
+      return {value: String(reply[0]), ttlMs: Number(reply[1])}
+    },
+    readMany: commands.mget,
+    // With tombstones, SET ... GET: a destroyed session stays dead (a refusal, not an error).
+    write: (key, value, ttlMs) => commands.set(key, value, ttlMs, on),
+    // With tombstones, GETEX and GETDEL: they leave a tombstone as it is, quietly.
+    retime: on
+      ? (key, ttlMs) => (ttlMs <= 0 ? commands.getDel(key) : commands.getEx(key, ttlMs))
+      : (key, ttlMs) => (ttlMs <= 0 ? commands.del(key) : commands.pExpire(key, ttlMs)),
+    end: on
+      ? async (key) => {
+          await commands.runScript(TOMBSTONE_SESSIONS, [key], tombstones.args())
+        }
+      : (key) => commands.del(key),
+    endMany: on
+      ? (keys, source) =>
+          commands.runScriptPerSlot(
+            TOMBSTONE_SESSIONS,
+            keys,
+            tombstones.args(),
+            source,
+            TOMBSTONE_ON_NODE,
+          )
+      : (keys, source) => commands.unlink(keys, source),
+    async repair(key, value, ttlMs) {
+      await commands.runScript(REPAIR_SESSION, [key], [value, `${ttlMs}`])
+    },
+    runScript: commands.runScript,
+    scan: commands.scan,
+    ping: commands.ping,
+    release: commands.release,
+    isReady: commands.isReady,
+    watch: commands.watch,
+  }
+}

@@ -1,0 +1,208 @@
+// The Lua scripts behind "logout is final". Each touches only the keys it is given, and a
+// caller gives it keys of one hash slot, so every script is cluster-safe without hash tags.
+//
+// A tombstone is a small hash at the session's own key. Being of another Redis type than a
+// session (a string) is what lets the rest of the store tell them apart for free: GET on it
+// answers WRONGTYPE (read as "no session"); SET ... GET, GETEX and GETDEL refuse to act on
+// it (WRONGTYPE, nothing changed), so a late `set` or `touch` needs no script; and
+// SCAN ... TYPE string never lists it. Only making a tombstone takes a script.
+//
+// Scripts are sent by SHA1 (EVALSHA); a server that does not know one yet (NOSCRIPT, after a
+// restart or on a new cluster node) is sent the source once (EVAL), which also caches it.
+
+import {createHash} from "node:crypto"
+import {isNoScript} from "../errors.js"
+
+/** A Lua script with its SHA1, as EVALSHA wants it. */
+export interface LuaScript {
+  readonly name: string
+  readonly source: string
+  readonly sha: string
+}
+
+function luaScript(name: string, source: string): LuaScript {
+  return {name, source, sha: createHash("sha1").update(source).digest("hex")}
+}
+
+/** The Redis type of a tombstone; anything but a string at a session's key is left alone. */
+export const TOMBSTONE_TYPE = "hash"
+/** The tombstone's one field: when the session was destroyed (Unix milliseconds). */
+export const TOMBSTONE_FIELD = "destroyedAt"
+
+/**
+ * Replaces each session with a tombstone that lives ARGV[1] seconds (an existing tombstone
+ * is renewed: a second logout counts from now). Every key must be in the same hash slot. A
+ * key of another type that is not ours (a list, a hash without our field) is left alone.
+ * KEYS[1..n]: the sessions' keys
+ * ARGV[1]:    seconds the tombstones live
+ * ARGV[2]:    when the sessions were destroyed (Unix milliseconds)
+ * Reply:      how many keys now hold a tombstone
+ */
+export const TOMBSTONE_SESSIONS = luaScript(
+  "tombstone-sessions",
+  tombstoneLoop("for _, key in ipairs(KEYS) do"),
+)
+
+/** The tombstone loop, over the keys `header` names (KEYS, or ARGV from 3 on one node). */
+function tombstoneLoop(header: string): string {
+  return `local placed = 0
+${header}
+  local kind = redis.call('TYPE', key).ok
+  if kind == 'string' then redis.call('DEL', key) end
+  if kind == 'string' or kind == 'none'
+    or (kind == '${TOMBSTONE_TYPE}' and redis.call('HEXISTS', key, '${TOMBSTONE_FIELD}') == 1) then
+    redis.call('HSET', key, '${TOMBSTONE_FIELD}', ARGV[2])
+    redis.call('EXPIRE', key, ARGV[1])
+    placed = placed + 1
+  end
+end
+return placed`
+}
+
+/**
+ * Reads a session with the milliseconds it has left, for `touchAfter`.
+ * KEYS[1]: the session's key
+ * Reply:   {value, milliseconds left or -1 for no expiry}, or nil when there is no session
+ *          (a tombstone included)
+ */
+export const READ_SESSION_WITH_TTL = luaScript(
+  "read-session-with-ttl",
+  `if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return false end
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}`,
+)
+
+/** How redundant mode marks a value with its write stamp: `rss1|<stamp>|<value>`. */
+export const STAMP_PATTERN = "^rss1|(%d+)|"
+
+/**
+ * Redundant mode: copies a newer session onto a server that lacks it or holds an older one
+ * (it came back empty or stale). Never overwrites a newer value, a tombstone or a key of
+ * another type.
+ * KEYS[1]: the session's key
+ * ARGV[1]: the stamped value
+ * ARGV[2]: milliseconds it has left, or -1 for no expiry
+ * Reply:   1 when written, 0 when left alone
+ */
+export const REPAIR_SESSION = luaScript(
+  "repair-session",
+  `local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'string' then
+  local held = tonumber(string.match(redis.call('GET', KEYS[1]), '${STAMP_PATTERN}')) or 0
+  local ours = tonumber(string.match(ARGV[1], '${STAMP_PATTERN}')) or 0
+  if held >= ours then return 0 end
+elseif kind ~= 'none' then
+  return 0
+end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1`,
+)
+
+/** Runs a script by SHA1, and by source when the server does not have it yet. */
+export function runScript<T>(
+  script: LuaScript,
+  bySha: (sha: string) => Promise<T>,
+  bySource: (source: string) => Promise<T>,
+): Promise<T> {
+  return bySha(script.sha).catch((error: unknown) => {
+    if (isNoScript(error)) return bySource(script.source)
+    throw error
+  })
+}
+
+// The per-owner index (option `owner`): one sorted set per owner, outside the session keys,
+// its members the owner's session ids scored by when each expires (Unix ms, +inf for none).
+// Being a sorted set, SCAN ... TYPE string never lists it as a session.
+
+/**
+ * Adds (or re-times) a session in its owner's index, drops entries already expired, and
+ * keeps the index alive exactly as long as its longest-lived session.
+ * KEYS[1]: the owner's index
+ * ARGV[1]: the session id
+ * ARGV[2]: when it expires (Unix ms), or +inf
+ * ARGV[3]: now (Unix ms)
+ */
+export const INDEX_SESSION = luaScript(
+  "index-session",
+  `redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] == 'inf' then
+  redis.call('PERSIST', KEYS[1])
+else
+  redis.call('PEXPIREAT', KEYS[1], last[2])
+end
+return 1`,
+)
+
+/**
+ * One page of an owner's index (ZSCAN: every entry present for the whole walk is seen). The
+ * first page drops the entries already expired.
+ * KEYS[1]: the owner's index
+ * ARGV[1]: the cursor ("0" to start)
+ * ARGV[2]: the COUNT hint
+ * ARGV[3]: now (Unix ms)
+ * Reply:   {next cursor, {id, score, id, score, ...}}
+ */
+export const INDEX_PAGE = luaScript(
+  "index-page",
+  `if ARGV[1] == '0' then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3]) end
+return redis.call('ZSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])`,
+)
+
+/**
+ * Removes session ids from an owner's index (one ZREM each: no argument-count limit).
+ * KEYS[1]: the owner's index
+ * ARGV:    the session ids
+ * Reply:   how many were there
+ */
+export const UNINDEX_SESSIONS = luaScript(
+  "unindex-sessions",
+  `local removed = 0
+for _, id in ipairs(ARGV) do removed = removed + redis.call('ZREM', KEYS[1], id) end
+return removed`,
+)
+
+// Cluster bulk work in one command per batch. A SCAN batch comes from one master, but its keys
+// fall in as many slots as keys, so a command per slot is a command per key. Redis 7 lets a
+// script flagged allow-cross-slot-keys reach keys of many slots held by the node it runs on;
+// declared KEYS must still share a slot, so these scripts take their keys in ARGV. One
+// command per batch (at most scanCount keys). A server before Redis 7 cannot compile the flag
+// line, and a key whose slot moved is an error (non local key) before or instead of a reply:
+// both go back to one command per slot, and every script here may safely run again.
+
+/**
+ * TOMBSTONE_SESSIONS over keys of many slots of the node it runs on.
+ * ARGV[1], ARGV[2]: as for TOMBSTONE_SESSIONS
+ * ARGV[3..]:        the sessions' keys
+ */
+export const TOMBSTONE_ON_NODE = luaScript(
+  "tombstone-on-node",
+  `#!lua flags=allow-cross-slot-keys
+${tombstoneLoop("for i = 3, #ARGV do\n  local key = ARGV[i]")}`,
+)
+
+/**
+ * MGET over keys of many slots of the node it runs on: each key's value, nil for anything but
+ * a string. A key this node does not serve is an error (never a silent nil). One pcall'd GET
+ * a key, not TYPE then GET: half the calls from Lua, which is most of the script's cost.
+ * ARGV:  the keys
+ * Reply: the values, in the order of ARGV
+ */
+export const READ_ON_NODE = luaScript(
+  "read-on-node",
+  `#!lua flags=no-writes,allow-cross-slot-keys
+local values = {}
+for i, key in ipairs(ARGV) do
+  local value = redis.pcall('GET', key)
+  if type(value) == 'table' and value.err then
+    if string.sub(value.err, 1, 9) ~= 'WRONGTYPE' then return value end
+    value = false
+  end
+  values[i] = value
+end
+return values`,
+)

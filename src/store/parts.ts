@@ -1,0 +1,114 @@
+// What a store is made of, checked and built from its options in one place: the settings
+// every method reads, then the client layer, codec, bulk walker, owner index and health
+// probe. Every option is checked before any client is built, so a construction that throws
+// leaves no connection open behind it.
+
+import {BulkSessions} from "../bulk/bulk.js"
+import type {CorruptSessionError} from "../errors.js"
+import {OwnerIndex, validateOwner} from "../owners/owner-index.js"
+import {Availability} from "../redis/availability.js"
+import {type Backend, prepareBackend} from "../redis/backend.js"
+import type {ServerEvent, ServerReport} from "../redis/redundant.js"
+import {SessionCodec} from "./codec.js"
+import {
+  DEFAULT_TOMBSTONE_SECONDS,
+  type RedisStoreOptions,
+  type Serializer,
+  validateFlag,
+  validateMaxBytes,
+  validatePrefix,
+  validateScanCount,
+  validateSeconds,
+  validateSerializer,
+  validateTimeout,
+} from "./options.js"
+import {tombstonePolicy} from "./tombstone-policy.js"
+import {type TtlOption, validateTtlOption} from "./ttl.js"
+
+/** The store's settings, checked; the store exposes them as read-only fields. */
+export interface StoreSettings {
+  readonly timeout: number
+  readonly tombstoneSeconds: number
+  readonly touchAfter: number
+  readonly prefix: string
+  readonly ttl: TtlOption
+  readonly disableTTL: boolean
+  readonly disableTouch: boolean
+  readonly serializer: Serializer
+  readonly scanCount: number
+  readonly maxBytes: number | undefined
+}
+
+export interface StoreParts {
+  readonly settings: StoreSettings
+  readonly backend: Backend
+  readonly codec: SessionCodec
+  readonly bulk: BulkSessions
+  readonly owners: OwnerIndex | undefined
+  readonly availability: Availability | undefined
+}
+
+/** How the parts speak to the store: its events. */
+export interface StoreVoice {
+  connection(event: "connect" | "disconnect", reason: unknown): void
+  server(event: ServerEvent, report: ServerReport): void
+  corrupt(error: CorruptSessionError): void
+}
+
+export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): StoreParts {
+  const timeout = validateTimeout(options.timeout)
+  const settings: StoreSettings = {
+    timeout,
+    tombstoneSeconds: validateSeconds(
+      "tombstoneSeconds",
+      options.tombstoneSeconds,
+      DEFAULT_TOMBSTONE_SECONDS,
+    ),
+    touchAfter: validateSeconds("touchAfter", options.touchAfter, 0),
+    prefix: validatePrefix(options.prefix),
+    ttl: validateTtlOption(options.ttl),
+    disableTTL: validateFlag("disableTTL", options.disableTTL),
+    disableTouch: validateFlag("disableTouch", options.disableTouch),
+    serializer: validateSerializer(options.serializer),
+    scanCount: validateScanCount(options.scanCount),
+    maxBytes: validateMaxBytes(options.maxBytes),
+  }
+  const ownerOf = validateOwner(options.owner)
+  const connectionEvents = validateFlag("connectionEvents", options.connectionEvents ?? true)
+  const buildBackend = prepareBackend(options)
+
+  // Everything is valid: build.
+  const retryMs = Math.min(timeout || 1000, 1000)
+  // A first connection may take the time bound before it counts as an outage.
+  const firstConnectionMs = timeout || retryMs
+  let availability: Availability | undefined
+  const backend = buildBackend({
+    timeoutMs: timeout,
+    retryMs,
+    firstConnectionMs,
+    tombstones: tombstonePolicy(settings.tombstoneSeconds),
+    touchAfter: settings.touchAfter,
+    observe: (error) => availability?.commandFailed(error),
+    // An owned client's own errors (a refused connection, a wrong password) tell the probe.
+    clientError: () => availability?.check(),
+    report: (event, report) => voice.server(event, report),
+  })
+  const redis = backend.redis
+  const codec = new SessionCodec(settings.serializer, voice.corrupt, settings.maxBytes)
+  const {prefix, scanCount} = settings
+  const bulk = new BulkSessions({redis, prefix, scanCount, codec})
+  const owners =
+    ownerOf &&
+    new OwnerIndex({
+      redis,
+      prefix,
+      ownerOf,
+      batchSize: scanCount,
+      readEach: (keys) => bulk.readEach(keys),
+      endSessions: (keys) => bulk.end(keys, undefined),
+    })
+  availability = connectionEvents
+    ? new Availability(redis, voice.connection, retryMs, firstConnectionMs)
+    : undefined
+  return {settings, backend, codec, bulk, owners, availability}
+}

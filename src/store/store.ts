@@ -1,0 +1,356 @@
+import {type SessionData, Store} from "express-session"
+import type {BulkSessions, Progress} from "../bulk/bulk.js"
+import type {CorruptSessionError} from "../errors.js"
+import type {OwnerIndex} from "../owners/owner-index.js"
+import type {Availability} from "../redis/availability.js"
+import type {Backend} from "../redis/backend.js"
+import type {SessionClient, Tombstoned} from "../redis/index.js"
+import {type Callback, withCallback} from "./callback.js"
+import type {SessionCodec} from "./codec.js"
+import type {RedisStoreEvents, StoreListener} from "./events.js"
+import {assertSid, describeValue, sidError} from "./keys.js"
+import {
+  type RedisClientLike,
+  type RedisStoreOptions,
+  type RedisStoreSettings,
+  resolveOptions,
+  type Serializer,
+} from "./options.js"
+import {assembleStore} from "./parts.js"
+import {markExpiry, touchCanWait, unmarkExpiry} from "./touch-after.js"
+import {sessionTtlMs, type TtlOption} from "./ttl.js"
+
+/** Options of `revokeOwner(owner, options)`. */
+export interface RevokeOptions {
+  /**
+   * Told the ids of indexed sessions that could not be confirmed as the owner's (unreadable,
+   * or no owner found in them): they were left alive and kept in the index.
+   */
+  unconfirmed?: (ids: string[]) => void
+}
+
+/** A session as `all()` returns it: the stored data with its id. */
+export type SessionWithId = SessionData & {id: string}
+
+/** Typed listeners for the store's own events; any other event keeps EventEmitter's types. */
+export interface RedisStore {
+  on<E extends keyof RedisStoreEvents>(event: E, listener: StoreListener<E>): this
+  on(event: string | symbol, listener: (...args: unknown[]) => void): this
+  once<E extends keyof RedisStoreEvents>(event: E, listener: StoreListener<E>): this
+  once(event: string | symbol, listener: (...args: unknown[]) => void): this
+  off<E extends keyof RedisStoreEvents>(event: E, listener: StoreListener<E>): this
+  off(event: string | symbol, listener: (...args: unknown[]) => void): this
+  addListener<E extends keyof RedisStoreEvents>(event: E, listener: StoreListener<E>): this
+  addListener(event: string | symbol, listener: (...args: unknown[]) => void): this
+  removeListener<E extends keyof RedisStoreEvents>(event: E, listener: StoreListener<E>): this
+  removeListener(event: string | symbol, listener: (...args: unknown[]) => void): this
+  emit<E extends keyof RedisStoreEvents>(event: E, ...args: RedisStoreEvents[E]): boolean
+  emit(event: string | symbol, ...args: unknown[]): boolean
+}
+
+/** express-session store backed by Redis; a drop-in replacement for connect-redis. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface adds event overloads only
+export class RedisStore extends Store {
+  /** The client given at construction (or built from settings; with `clients`, the first). */
+  readonly client: RedisClientLike
+  /** Every client in use: one, or one per server with `clients`. */
+  readonly clients: readonly RedisClientLike[]
+  readonly prefix: string
+  readonly ttl: TtlOption
+  readonly disableTTL: boolean
+  readonly disableTouch: boolean
+  readonly serializer: Serializer
+  readonly scanCount: number
+  /** Seconds a destroyed session's tombstone lives; 0 when tombstones are off. */
+  readonly tombstoneSeconds: number
+  /** Seconds within which a touch that would change little is skipped; 0 when off. */
+  readonly touchAfter: number
+  /** Milliseconds any one Redis command may take; 0 when unbounded. */
+  readonly timeout: number
+  /** The most bytes a serialized session may take; undefined when unbounded. */
+  readonly maxBytes: number | undefined
+  readonly #redis: SessionClient
+  readonly #availability: Availability | undefined
+  readonly #codec: SessionCodec
+  readonly #bulk: BulkSessions
+  /** The per-owner index, with option `owner`. */
+  readonly #owners: OwnerIndex | undefined
+  /** The clients in use, with those the store built (which close() closes). */
+  readonly #backend: Backend
+  #warnedAboutCorruption = false
+  /** A GET reply as a session. Not a string: nothing there, or a tombstone (destroyed). */
+  readonly #readReply = (raw: string | null | Tombstoned, key: string) =>
+    typeof raw === "string" ? this.#codec.readAt(raw, key, this.prefix.length) : null
+
+  constructor(options: RedisStoreOptions)
+  constructor(client: RedisClientLike, settings?: RedisStoreSettings)
+  constructor(clientOrOptions: RedisClientLike | RedisStoreOptions, settings?: RedisStoreSettings) {
+    super()
+    const parts = assembleStore(resolveOptions(clientOrOptions, settings), {
+      connection: (event, reason) => this.emit(event, reason),
+      server: (event, report) => this.emit(event, report),
+      corrupt: (error) => this.#reportCorrupt(error),
+    })
+    const {settings: checked} = parts
+    this.timeout = checked.timeout
+    this.tombstoneSeconds = checked.tombstoneSeconds
+    this.touchAfter = checked.touchAfter
+    this.prefix = checked.prefix
+    this.ttl = checked.ttl
+    this.disableTTL = checked.disableTTL
+    this.disableTouch = checked.disableTouch
+    this.serializer = checked.serializer
+    this.scanCount = checked.scanCount
+    this.maxBytes = checked.maxBytes
+    this.#backend = parts.backend
+    this.#redis = parts.backend.redis
+    this.clients = parts.backend.clients
+    this.client = this.clients[0] as RedisClientLike
+    this.#codec = parts.codec
+    this.#bulk = parts.bulk
+    this.#owners = parts.owners
+    this.#availability = parts.availability
+  }
+
+  /**
+   * Closes the client the store built from settings (`url`, `host`...), and stops watching
+   * it. A client the app gave is the app's to close: it is left as it is.
+   */
+  close(callback?: Callback<void>): Promise<void> {
+    return withCallback(callback, async () => {
+      this.#availability?.stop()
+      this.#redis.release()
+      await this.#backend.close()
+    }) as Promise<void>
+  }
+
+  /** The session stored for `sid`, or null when there is none (or it cannot be read). */
+  get(sid: string): Promise<SessionData | null>
+  get(sid: string, callback: Callback<SessionData | null>): Promise<void>
+  get(sid: string, callback?: Callback<SessionData | null>): Promise<unknown> {
+    if (callback != null) return withCallback(callback, () => this.get(sid))
+    // get, set and touch return the client layer's one promise (they are not async functions
+    // awaiting it): they run on every request, and each promise costs.
+    if (typeof sid !== "string" || sid.length === 0) return Promise.reject(sidError(sid))
+    const key = this.prefix + sid
+    if (this.touchAfter > 0) return this.#getWithExpiry(key, sid)
+    return this.#redis.read(key, this.#readReply)
+  }
+
+  /** For touchAfter: the value and its expiry in one round trip, the expiry left on it. */
+  async #getWithExpiry(key: string, sid: string): Promise<SessionData | null> {
+    const found = await this.#redis.readWithLife(key)
+    if (found === null) return null
+    const session = await this.#codec.read(found.value, sid)
+    if (session) markExpiry(session, found.ttlMs, Date.now())
+    return session
+  }
+
+  /**
+   * Writes the session with its TTL; a session whose TTL is <= 0 is deleted instead. A
+   * destroyed session (its tombstone still there) is left dead: the write changes nothing.
+   */
+  set(sid: string, session: SessionData): Promise<void>
+  set(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
+  set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
+    return callback == null
+      ? this.#set(sid, session)
+      : withCallback(callback, () => this.#set(sid, session))
+  }
+
+  #set(sid: string, session: SessionData): Promise<void> {
+    try {
+      assertSid(sid)
+      assertSessionObject(session)
+      const key = this.prefix + sid
+      const ttlMs = sessionTtlMs(session, this.ttl, Date.now())
+      if (ttlMs <= 0) return this.#redis.retime(key, ttlMs)
+      if (this.touchAfter > 0) unmarkExpiry(session)
+      const serialized = this.#codec.serialize(session)
+      if (typeof serialized === "string") return this.#write(sid, key, session, serialized, ttlMs)
+      return serialized.then((value) => this.#write(sid, key, session, value, ttlMs))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  #write(sid: string, key: string, session: SessionData, value: string, ttlMs: number) {
+    const lifetime = this.disableTTL ? undefined : ttlMs
+    // Before the write: an owner function that fails leaves nothing written.
+    const indexed = this.#owners?.track(sid, session, lifetime)
+    // A destroyed session stays dead: the layer's write leaves a tombstone as it is.
+    const written = this.#redis.write(key, value, lifetime)
+    return indexed === undefined ? written : Promise.all([written, indexed]).then(nothing)
+  }
+
+  /**
+   * Re-times an existing session (never creates one, never revives a destroyed one); a TTL
+   * <= 0 deletes it. With `touchAfter`, a touch that would change little is skipped.
+   */
+  override touch(sid: string, session: SessionData): Promise<void>
+  override touch(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
+  override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
+    return callback == null
+      ? this.#touch(sid, session)
+      : withCallback(callback, () => this.#touch(sid, session))
+  }
+
+  #touch(sid: string, session: SessionData): Promise<void> {
+    try {
+      assertSid(sid)
+      assertSessionObject(session)
+      if (this.disableTouch || this.disableTTL) return DONE
+      const now = Date.now()
+      const ttlMs = sessionTtlMs(session, this.ttl, now)
+      if (this.touchAfter > 0 && touchCanWait(session, ttlMs, this.touchAfter * 1000, now)) {
+        return DONE
+      }
+      const indexed = ttlMs > 0 ? this.#owners?.track(sid, session, ttlMs) : undefined
+      const retimed = this.#redis.retime(this.prefix + sid, ttlMs)
+      return indexed === undefined ? retimed : Promise.all([retimed, indexed]).then(nothing)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * Ends the session. With tombstones (the default), a tombstone takes its place for
+   * `tombstoneSeconds`, so that no late write from a request still in flight revives it.
+   */
+  override destroy(sid: string): Promise<void>
+  override destroy(sid: string, callback: Callback<void>): Promise<void>
+  override destroy(sid: string, callback?: Callback<void>): Promise<void> {
+    return callback == null ? this.#destroy(sid) : withCallback(callback, () => this.#destroy(sid))
+  }
+
+  async #destroy(sid: string): Promise<void> {
+    assertSid(sid)
+    const key = this.prefix + sid
+    // With an owner index: what the session held says whose index to take it out of.
+    const held = this.#owners && (await this.get(sid))
+    await this.#redis.end(key)
+    if (held !== undefined) await this.#owners?.forget(sid, held)
+  }
+
+  /**
+   * Ends every session under this prefix, batch by batch (never one huge command); each
+   * is destroyed as `destroy` does it (a tombstone stays, unless tombstones are off).
+   * `{progress}` is told how many sessions are done after each batch.
+   */
+  override clear(): Promise<void>
+  override clear(callback: Callback<void>): Promise<void>
+  override clear(options: {progress: Progress}): Promise<void>
+  override clear(callbackOrOptions?: Callback<void> | {progress: Progress}): Promise<void> {
+    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) {
+      return this.#bulk.clear(callbackOrOptions.progress)
+    }
+    return withCallback(callbackOrOptions, () => this.#bulk.clear())
+  }
+
+  /**
+   * How many sessions there are (tombstones not counted), without holding their keys.
+   * `{progress}` is told the count so far after each batch.
+   */
+  override length(): Promise<number>
+  override length(callback: Callback<number>): Promise<void>
+  override length(options: {progress: Progress}): Promise<number>
+  override length(callbackOrOptions?: Callback<number> | {progress: Progress}): Promise<unknown> {
+    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) {
+      return this.#bulk.length(callbackOrOptions.progress)
+    }
+    return withCallback(callbackOrOptions, () => this.#bulk.length())
+  }
+
+  /** The id of every session. */
+  ids(): Promise<string[]>
+  ids(callback: Callback<string[]>): Promise<void>
+  ids(callback?: Callback<string[]>): Promise<unknown> {
+    return withCallback(callback, () => this.#bulk.ids())
+  }
+
+  /**
+   * Every readable session as `[id, session]`, read `scanCount` at a time from every master,
+   * without holding more than a batch: for admin work on any number of sessions. Breaking
+   * out of the loop stops the walk. Tombstones and unreadable values are skipped; each id
+   * comes once (told apart by a 52-bit fingerprint, as in `length()`).
+   * @example for await (const [id, session] of store.entries()) if (session.user?.id === 7) ...
+   */
+  entries(): AsyncGenerator<[string, SessionData]> {
+    return this.#bulk.entries()
+  }
+
+  /** Every readable session, each with its `id`; values that cannot be read are skipped. */
+  override all(): Promise<SessionWithId[]>
+  override all(callback: Callback<SessionWithId[]>): Promise<void>
+  override all(callback?: Callback<SessionWithId[]>): Promise<unknown> {
+    return withCallback(callback, () => this.#bulk.all())
+  }
+
+  /**
+   * Every live session of one owner (option `owner`), each with its id, in time proportional
+   * to that owner's sessions. Checked against the sessions themselves: one that expired,
+   * was destroyed or changed hands since it was indexed is not listed.
+   * @example const devices = await store.sessionsOf(user.id)
+   */
+  sessionsOf(owner: string | number): Promise<SessionWithId[]>
+  sessionsOf(owner: string | number, callback: Callback<SessionWithId[]>): Promise<void>
+  sessionsOf(owner: string | number, callback?: Callback<SessionWithId[]>): Promise<unknown> {
+    return withCallback(callback, async () => {
+      const found = await this.#ownerIndex("sessionsOf").sessionsOf(owner)
+      return found.map(([id, session]) => Object.assign(session, {id}))
+    })
+  }
+
+  /**
+   * Logs one owner out everywhere: ends each of their sessions as `destroy` does (final,
+   * with tombstones). Resolves to how many sessions were ended. An indexed session that
+   * cannot be confirmed as the owner's (its value cannot be read, or the owner function finds
+   * no owner in it) is left alone and kept in the index; `{unconfirmed}` hears their ids.
+   * @example await store.revokeOwner(user.id) // after a password change
+   */
+  revokeOwner(owner: string | number): Promise<number>
+  revokeOwner(owner: string | number, callback: Callback<number>): Promise<void>
+  revokeOwner(owner: string | number, options: RevokeOptions): Promise<number>
+  revokeOwner(
+    owner: string | number,
+    callbackOrOptions?: Callback<number> | RevokeOptions,
+  ): Promise<unknown> {
+    const options = typeof callbackOrOptions === "object" ? callbackOrOptions : undefined
+    const callback = typeof callbackOrOptions === "object" ? undefined : callbackOrOptions
+    return withCallback(callback, async () => {
+      const {revoked, unconfirmed} = await this.#ownerIndex("revokeOwner").revoke(owner)
+      if (unconfirmed.length > 0) options?.unconfirmed?.(unconfirmed)
+      return revoked
+    })
+  }
+
+  #ownerIndex(method: string): OwnerIndex {
+    if (this.#owners === undefined) {
+      throw new TypeError(`store.${method}() needs the option owner (who owns a session)`)
+    }
+    return this.#owners
+  }
+
+  #reportCorrupt(error: CorruptSessionError): void {
+    if (this.listenerCount("corrupt") > 0) {
+      this.emit("corrupt", error)
+    } else if (!this.#warnedAboutCorruption) {
+      // Nobody listens: say it once where operators look, rather than not at all.
+      this.#warnedAboutCorruption = true
+      process.emitWarning(
+        `${error.message}. Listen to the store's "corrupt" event to see every occurrence.`,
+        {type: "RedisStoreWarning"},
+      )
+    }
+  }
+}
+
+const DONE: Promise<void> = Promise.resolve()
+
+function nothing(): void {}
+
+function assertSessionObject(session: unknown): asserts session is SessionData {
+  if (typeof session !== "object" || session === null || Array.isArray(session)) {
+    throw new TypeError(`A session must be an object; got ${describeValue(session)}`)
+  }
+}

@@ -1,0 +1,92 @@
+// The contract every supported client kind must meet. Each test file starts the servers for
+// one topology and calls contractSuite() for every client kind of that topology. The tests
+// themselves are in contract-*.ts, one file per area, sharing the context built here.
+
+import {afterAll, beforeAll, describe, expect, it} from "vitest"
+import {RedisStore, type RedisStoreSettings} from "../../src/index.js"
+import {type ClientKind, connectClient, type Servers, type TestClient} from "../support/clients.js"
+import {RawRedis} from "../support/raw-redis.js"
+import type {RedisServer} from "../support/redis-servers.js"
+import {makeSession, uniquePrefix} from "../support/sessions.js"
+import {bulkContract} from "./bulk.js"
+import {coreContract} from "./core.js"
+import {inputContract} from "./input.js"
+import {logoutContract} from "./logout.js"
+import {ownerContract} from "./owner.js"
+
+export interface ContractEnv {
+  servers: Servers
+  /** Every master, for checking what is really stored. */
+  masters: RedisServer[]
+}
+
+/** What every part of the contract gets: the client under test and a direct line to Redis. */
+export interface ContractContext {
+  readonly kind: ClientKind
+  readonly env: () => ContractEnv
+  /** The connected client (valid inside tests, not at collection time). */
+  readonly connection: TestClient
+  /** Reads and writes Redis directly, never through the code under test. */
+  readonly raw: RawRedis
+  /** A store on the client with a prefix of its own (unless `settings.prefix` is given). */
+  newStore(settings?: RedisStoreSettings): {store: RedisStore; prefix: string}
+  /** Keys of another app (and another store) that no operation may touch. */
+  neighbours(...prefixes: string[]): Promise<{expectUntouched(): Promise<void>}>
+}
+
+export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
+  describe(kind.name, () => {
+    let connection: TestClient | undefined
+    let raw: RawRedis | undefined
+
+    beforeAll(async () => {
+      connection = await connectClient(kind, env().servers)
+      raw = new RawRedis(env().masters)
+    })
+    afterAll(async () => {
+      await connection?.close()
+    })
+
+    const ctx: ContractContext = {
+      kind,
+      env,
+      get connection() {
+        if (connection === undefined) throw new Error("The client is connected in beforeAll")
+        return connection
+      },
+      get raw() {
+        if (raw === undefined) throw new Error("RawRedis is built in beforeAll")
+        return raw
+      },
+      newStore(settings = {}) {
+        const prefix = settings.prefix ?? uniquePrefix()
+        return {store: new RedisStore(ctx.connection.client, {...settings, prefix}), prefix}
+      },
+      async neighbours(...prefixes) {
+        const own = uniquePrefix("n")
+        const keys = [`${own}x`, ...prefixes.map((prefix) => `${prefix}neighbour`)]
+        for (const key of keys) await ctx.raw.set(key, JSON.stringify(makeSession()))
+        const before = Object.fromEntries(
+          await Promise.all(keys.map(async (key) => [key, await ctx.raw.get(key)] as const)),
+        )
+        return {
+          async expectUntouched() {
+            for (const [key, value] of Object.entries(before)) {
+              expect(await ctx.raw.get(key)).toBe(value)
+            }
+          },
+        }
+      },
+    }
+
+    coreContract(ctx)
+    inputContract(ctx)
+    bulkContract(ctx)
+    logoutContract(ctx)
+    ownerContract(ctx)
+
+    it("saw no client errors", () => {
+      expect(ctx.connection.errors).toEqual([])
+    })
+  })
+}
