@@ -18,20 +18,17 @@
 //   connects a client before it has a command for it (the app's own connect() would fail).
 
 import {RedisUnavailableError} from "../../errors.js"
-import {type Bounds, type BoundsFamily, DISCARD} from "../deadline.js"
-import {type LuaScript, READ_ON_NODE, runScript} from "../scripts.js"
-import {groupBySlot} from "../slots.js"
-import type {FamilyCommands, ReadFinish} from "../types.js"
+import {type ClusterDialect, clusterCommands} from "../cluster.js"
+import type {Bounds, BoundsFamily} from "../deadline.js"
 import {
-  crossSlotBatches,
-  hasMethods,
-  interleave,
-  type ScanCall,
-  scanEndpoint,
-  stringKeyPrefix,
-  toValues,
-  watchEvents,
-} from "./shared.js"
+  type EndpointDialect,
+  endpointCommands,
+  type KeyedDialect,
+  keyedCommands,
+  nodeCommands,
+} from "../endpoint.js"
+import type {FamilyCommands} from "../types.js"
+import {connection, hasMethods, stringKeyPrefix} from "./shared.js"
 
 type Argument = string | number
 
@@ -153,24 +150,38 @@ const EVENTS = ["ready", "close", "end", "reconnecting"]
  */
 const CLUSTER_EVENTS = [...EVENTS, "-node"]
 
+/** ioredis's spelling of each command (Redis's own argument lists); it adds its keyPrefix. */
+const KEYED: KeyedDialect<KeyedCommands> = {
+  get: (c, key) => c.get(key),
+  set(c, key, value, ttlMs, onlyOverString) {
+    if (ttlMs === undefined) return onlyOverString ? c.set(key, value, "GET") : c.set(key, value)
+    return onlyOverString ? c.set(key, value, "PX", ttlMs, "GET") : c.set(key, value, "PX", ttlMs)
+  },
+  pExpire: (c, key, ttlMs) => c.pexpire(key, ttlMs),
+  getEx: (c, key, ttlMs) => c.getex(key, "PX", ttlMs),
+  getDel: (c, key) => c.getdel(key),
+  del: (c, key) => c.del(key),
+  mget: (c, keys) => c.mget(...keys),
+  unlink: (c, keys) => c.unlink(...keys),
+  evalSha: (c, sha, keys, args) => c.evalsha(sha, keys.length, ...keys, ...args),
+  eval: (c, source, keys, args) => c.eval(source, keys.length, ...keys, ...args),
+}
+
+const IOREDIS_COMMANDS: EndpointDialect<IoredisClient> = {
+  ...KEYED,
+  async scan(c, cursor, match, count) {
+    const [next, keys] = await c.scan(cursor, "MATCH", match, "COUNT", count, "TYPE", "string")
+    return {cursor: next, keys}
+  },
+  ping: (c) => c.ping(),
+}
+
 export function ioredisClient(client: IoredisClient, bounds: Bounds): FamilyCommands {
   const clientPrefix = stringKeyPrefix(client.options.keyPrefix)
   return {
-    ...keyedCommands(client, bounds),
-    // One endpoint: every key is on it, so "per slot" is a single call.
-    runScriptPerSlot: async (script, keys, args) => [
-      await evalOn(client, bounds, script, keys, args),
-    ],
-    mget: async (keys) => toValues(await bounds.run(client, (c) => c.mget(...keys))),
-    unlink: async (keys) => Number(await bounds.run(client, (c) => c.unlink(...keys))),
-    scan: (prefix, count) =>
-      scanEndpoint(scanOn(client, bounds, count), client, clientPrefix, prefix),
-    ping: async () => {
-      await bounds.run(client, (c) => c.ping())
-    },
-    isReady: () => canSend(client),
-    release: () => bounds.release(),
-    watch: (listener) => watchEvents(client, EVENTS, listener),
+    ...keyedCommands(client, bounds, KEYED),
+    ...endpointCommands(client, bounds, IOREDIS_COMMANDS, clientPrefix),
+    ...connection(client, bounds, canSend, EVENTS),
   }
 }
 
@@ -179,132 +190,58 @@ export function ioredisCluster(
   bounds: Bounds,
   nodeBounds: Bounds,
 ): FamilyCommands {
-  const clientPrefix = stringKeyPrefix(cluster.options.keyPrefix)
-  // The slot is computed from the key the server sees, client prefix included.
-  const serverKey = (key: string) => clientPrefix + key
-
-  /** Runs `command` once per slot group of `keys`, through the cluster (it follows MOVED). */
-  function perSlot<T>(
-    keys: readonly string[],
-    command: (slotKeys: string[]) => Promise<T>,
-  ): Promise<{positions: number[]; reply: T}[]> {
-    return Promise.all(
-      Array.from(groupBySlot(keys, serverKey), async ({keys: slotKeys, positions}) => ({
-        positions,
-        reply: await command(slotKeys),
-      })),
-    )
+  const dialect: ClusterDialect<IoredisClient> = {
+    clientPrefix: stringKeyPrefix(cluster.options.keyPrefix),
+    slotGroupsOnNode: false,
+    cluster: nodeCommands(cluster, bounds, KEYED),
+    // A write goes only to a ready connection, so that none waits in an offline queue past
+    // the store's answer.
+    nodeOf(source, writes) {
+      const node = source as IoredisClient | undefined
+      if (node === undefined || (writes && node.status !== "ready")) return undefined
+      return nodeCommands(node, nodeBounds, KEYED)
+    },
+    masters: () => mastersOf(cluster, bounds),
+    scan: (node, cursor, match, count) =>
+      nodeBounds.run(node, (n) => IOREDIS_COMMANDS.scan(n, cursor, match, count)),
+    ping: (node) => nodeBounds.run(node, (n) => n.ping()),
+    // Reading the slot map again finds a replica that took a dead master's slots.
+    recover: async () => cluster.refreshSlotsCache(),
   }
-
-  /**
-   * The connection of every master that serves a hash slot, as the cluster knows them now.
-   * Read off the slot map, not `nodes("master")`: ioredis drops a dead master's connection at
-   * once, and its slots would go unnoticed until a replica takes them over.
-   */
-  async function masters(): Promise<IoredisClient[]> {
-    // A lazyConnect cluster learns its masters when it connects, which a keyed command
-    // would start; SCAN and PING go to the masters, so they start it themselves.
-    if (cluster.status === "wait") await bounds.run(cluster, (c) => c.connect())
-    const connections = new Map(cluster.nodes("master").map((node) => [nodeKey(node), node]))
-    const owners = new Map<string, IoredisClient>()
-    for (let slot = 0; slot < HASH_SLOTS; slot++) {
-      const owner = cluster.slots[slot]?.[0]
-      if (owner === undefined) {
-        throw new RedisUnavailableError("ENOTCONN", `No master is known for hash slot ${slot}`)
-      }
-      if (owners.has(owner)) continue
-      const node = connections.get(owner)
-      if (node === undefined) {
-        throw new RedisUnavailableError(
-          "ENOTCONN",
-          `The cluster client has no connection to ${owner}, the master of hash slot ${slot}`,
-        )
-      }
-      owners.set(owner, node)
-    }
-    return [...owners.values()]
-  }
-
-  const wholeBatch = crossSlotBatches()
-
-  /**
-   * Runs an on-node `script` (keys after `args`, in ARGV, where keyPrefix is not added) once
-   * over a whole SCAN batch on the connection of the master it came from; undefined when
-   * that cannot be done: the caller goes slot by slot through the cluster. A write goes only
-   * to a ready connection, so that none waits in an offline queue past the store's answer.
-   */
-  function onNodeAtOnce(
-    keys: readonly string[],
-    source: unknown,
-    script: LuaScript,
-    args: readonly string[],
-  ): Promise<{reply: unknown} | undefined> {
-    const node = source as IoredisClient | undefined
-    const writes = script !== READ_ON_NODE
-    if (node === undefined || (writes && node.status !== "ready")) {
-      return Promise.resolve(undefined)
-    }
-    return wholeBatch(() => evalOn(node, nodeBounds, script, [], [...args, ...keys.map(serverKey)]))
-  }
-
   return {
-    ...keyedCommands(cluster, bounds),
-    async mget(keys, source) {
-      const whole = await onNodeAtOnce(keys, source, READ_ON_NODE, [])
-      if (whole !== undefined) return toValues(whole.reply as unknown[])
-      const values: (string | null)[] = new Array(keys.length).fill(null)
-      const groups = await perSlot(keys, (slotKeys) =>
-        bounds.run(cluster, (c) => c.mget(...slotKeys)),
-      )
-      for (const {positions, reply} of groups) {
-        const groupValues = toValues(reply)
-        positions.forEach((position, i) => {
-          values[position] = groupValues[i] ?? null
-        })
-      }
-      return values
-    },
-    async unlink(keys) {
-      const groups = await perSlot(keys, (slotKeys) =>
-        bounds.run(cluster, (c) => c.unlink(...slotKeys)),
-      )
-      return groups.reduce((sum, {reply}) => sum + Number(reply), 0)
-    },
-    async runScriptPerSlot(script, keys, args, source, onNode) {
-      const whole = onNode && (await onNodeAtOnce(keys, source, onNode, args))
-      if (whole !== undefined) return [whole.reply]
-      const groups = await perSlot(keys, (slotKeys) =>
-        evalOn(cluster, bounds, script, slotKeys, args),
-      )
-      return groups.map(({reply}) => reply)
-    },
-    async *scan(prefix, count) {
-      // A snapshot: a failover during the walk is not followed (SCAN gives no promise then).
-      const nodes = await masters()
-      yield* interleave(
-        nodes.map((node) =>
-          scanEndpoint(scanOn(node, nodeBounds, count), node, clientPrefix, prefix),
-        ),
-      )
-    },
-    // The store can serve every session only when every master answers.
-    async ping() {
-      try {
-        const answers = await Promise.allSettled(
-          (await masters()).map((node) => nodeBounds.run(node, (n) => n.ping())),
-        )
-        const failed = answers.find((answer) => answer.status === "rejected")
-        if (failed !== undefined) throw failed.reason
-      } catch (error) {
-        // A master is gone: if a replica took its slots, reading the slot map again finds it.
-        cluster.refreshSlotsCache()
-        throw error
-      }
-    },
-    isReady: () => canSend(cluster),
-    release: () => bounds.release(),
-    watch: (listener) => watchEvents(cluster, CLUSTER_EVENTS, listener),
+    ...keyedCommands(cluster, bounds, KEYED),
+    ...clusterCommands(dialect),
+    ...connection(cluster, bounds, canSend, CLUSTER_EVENTS),
   }
+}
+
+/**
+ * The connection of every master that serves a hash slot, as the cluster knows them now.
+ * Read off the slot map, not `nodes("master")`: ioredis drops a dead master's connection at
+ * once, and its slots would go unnoticed until a replica takes them over.
+ */
+async function mastersOf(cluster: IoredisCluster, bounds: Bounds): Promise<IoredisClient[]> {
+  // A lazyConnect cluster learns its masters when it connects, which a keyed command
+  // would start; SCAN and PING go to the masters, so they start it themselves.
+  if (cluster.status === "wait") await bounds.run(cluster, (c) => c.connect())
+  const connections = new Map(cluster.nodes("master").map((node) => [nodeKey(node), node]))
+  const owners = new Map<string, IoredisClient>()
+  for (let slot = 0; slot < HASH_SLOTS; slot++) {
+    const owner = cluster.slots[slot]?.[0]
+    if (owner === undefined) {
+      throw new RedisUnavailableError("ENOTCONN", `No master is known for hash slot ${slot}`)
+    }
+    if (owners.has(owner)) continue
+    const node = connections.get(owner)
+    if (node === undefined) {
+      throw new RedisUnavailableError(
+        "ENOTCONN",
+        `The cluster client has no connection to ${owner}, the master of hash slot ${slot}`,
+      )
+    }
+    owners.set(owner, node)
+  }
+  return [...owners.values()]
 }
 
 const HASH_SLOTS = 16_384
@@ -312,60 +249,4 @@ const HASH_SLOTS = 16_384
 /** How a cluster's slot map names a node (ioredis's own key format). */
 function nodeKey(node: IoredisClient): string {
   return `${String(node.options.host)}:${String(node.options.port)}`
-}
-
-function keyedCommands(client: KeyedCommands, bounds: Bounds) {
-  return {
-    get: <R>(key: string, finish: ReadFinish<R>) =>
-      bounds.runGuarded(client, GET, finish, key) as Promise<Awaited<R>>,
-    set: (key: string, value: string, ttlMs: number | undefined, onlyOverString: boolean) =>
-      bounds.runGuarded(
-        client,
-        (c) => {
-          if (ttlMs === undefined)
-            return onlyOverString ? c.set(key, value, "GET") : c.set(key, value)
-          return onlyOverString
-            ? c.set(key, value, "PX", ttlMs, "GET")
-            : c.set(key, value, "PX", ttlMs)
-        },
-        DISCARD,
-      ),
-    pExpire: (key: string, ttlMs: number) =>
-      bounds.runGuarded(client, (c) => c.pexpire(key, ttlMs), DISCARD),
-    getEx: (key: string, ttlMs: number) =>
-      bounds.runGuarded(client, (c) => c.getex(key, "PX", ttlMs), DISCARD),
-    getDel: (key: string) => bounds.runGuarded(client, (c) => c.getdel(key), DISCARD),
-    del: (key: string) => bounds.runGuarded(client, (c) => c.del(key), DISCARD),
-    runScript: (script: LuaScript, keys: readonly string[], args: readonly string[]) =>
-      evalOn(client, bounds, script, keys, args),
-  }
-}
-
-/** GET without a closure per call. */
-const GET = (client: KeyedCommands, key: string) => client.get(key) as Promise<string | null>
-
-/** EVALSHA, and EVAL on NOSCRIPT; ioredis adds its keyPrefix to the keys. */
-function evalOn(
-  client: KeyedCommands,
-  bounds: Bounds,
-  script: LuaScript,
-  keys: readonly string[],
-  args: readonly string[],
-): Promise<unknown> {
-  const keysAndArgs = [...keys, ...args]
-  return runScript(
-    script,
-    (sha) => bounds.run(client, (c) => c.evalsha(sha, keys.length, ...keysAndArgs)),
-    (source) => bounds.run(client, (c) => c.eval(source, keys.length, ...keysAndArgs)),
-  )
-}
-
-/** SCAN on one endpoint, in ioredis's dialect (its reply is [cursor, keys]). */
-function scanOn(node: IoredisClient, bounds: Bounds, count: number): ScanCall {
-  return async (cursor, match) => {
-    const [next, keys] = await bounds.run(node, (n) =>
-      n.scan(cursor, "MATCH", match, "COUNT", count, "TYPE", "string"),
-    )
-    return {cursor: next, keys}
-  }
 }

@@ -15,21 +15,18 @@
 //   cluster-wide SCAN before 6.2, so we group keys by slot and scan each master.
 
 import calculateSlot from "cluster-key-slot"
-import {isRedirection} from "../../errors.js"
-import {type Bounds, DISCARD} from "../deadline.js"
-import {type LuaScript, READ_ON_NODE, runScript} from "../scripts.js"
-import {groupBySlot, type SlotGroup} from "../slots.js"
-import type {FamilyCommands, ReadFinish} from "../types.js"
+import {type ClusterDialect, clusterCommands} from "../cluster.js"
+import type {Bounds} from "../deadline.js"
 import {
-  crossSlotBatches,
-  hasMethods,
-  interleave,
-  type ScanCall,
-  scanEndpoint,
-  stringKeyPrefix,
-  toValues,
-  watchEvents,
-} from "./shared.js"
+  type EndpointDialect,
+  endpointCommands,
+  type KeyedDialect,
+  keyedCommands,
+  nodeCommands,
+} from "../endpoint.js"
+import {type LuaScript, runScript} from "../scripts.js"
+import type {FamilyCommands} from "../types.js"
+import {connection, hasMethods, stringKeyPrefix} from "./shared.js"
 
 /** The keyed commands the adapter calls, on a client, sentinel or cluster. */
 interface KeyedCommands {
@@ -93,59 +90,38 @@ export function clientKeyPrefix(client: object): string {
   return stringKeyPrefix(holder._keyPrefix ?? holder.options?.keyPrefix)
 }
 
+/** node-redis's spelling of each command (the same on 4, 5 and 6), cluster included. */
+const KEYED: KeyedDialect<KeyedCommands> = {
+  get: (c, key) => c.get(key),
+  set: (c, key, value, ttlMs, onlyOverString) =>
+    c.set(key, value, setOptions(ttlMs, onlyOverString)),
+  pExpire: (c, key, ttlMs) => c.pExpire(key, ttlMs),
+  getEx: (c, key, ttlMs) => c.getEx(key, {PX: ttlMs}),
+  getDel: (c, key) => c.getDel(key),
+  del: (c, key) => c.del(key),
+  mget: (c, keys) => c.mGet(keys),
+  unlink: (c, keys) => c.unlink(keys),
+  // node-redis only reads these arrays: no copy on the per-request path.
+  evalSha: (c, sha, keys, args) => c.evalSha(sha, scriptOptions(keys, args)),
+  eval: (c, source, keys, args) => c.eval(source, scriptOptions(keys, args)),
+}
+
+const NODE_REDIS: EndpointDialect<NodeRedisCommands> = {
+  ...KEYED,
+  scan: (c, cursor, match, count) => c.scan(cursor, {MATCH: match, COUNT: count, TYPE: "string"}),
+  ping: (c) => c.ping(),
+}
+
 export function nodeRedisClient(client: NodeRedisCommands, bounds: Bounds): FamilyCommands {
-  const clientPrefix = clientKeyPrefix(client)
   return {
-    ...singleKeyCommands(client, bounds),
-    mget: async (keys) => toValues(await bounds.run(client, (c) => c.mGet([...keys]))),
-    unlink: async (keys) => Number(await bounds.run(client, (c) => c.unlink([...keys]))),
-    // One endpoint: every key is on it, so "per slot" is a single call.
-    runScriptPerSlot: async (script, keys, args) => [
-      await evalOn(client, bounds, script, keys, args),
-    ],
-    scan: (prefix, count) =>
-      scanEndpoint(scanOn(client, bounds, count), client, clientPrefix, prefix),
-    ping: async () => {
-      await bounds.run(client, (c) => c.ping())
-    },
-    isReady: () => nodeRedisIsReady(client),
-    release: () => bounds.release(),
-    watch: (listener) => watchEvents(client, CLIENT_EVENTS, listener),
+    ...keyedCommands(client, bounds, NODE_REDIS),
+    ...endpointCommands(client, bounds, NODE_REDIS, clientKeyPrefix(client)),
+    ...connection(client, bounds, nodeRedisIsReady, CLIENT_EVENTS),
   }
 }
 
 export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): FamilyCommands {
   const clientPrefix = clientKeyPrefix(cluster)
-  // The slot is computed from the key the server sees, client prefix included.
-  const serverKey = (key: string) => clientPrefix + key
-
-  /**
-   * Runs `command` on each slot group of `keys`, given the raw client: the command applies
-   * the time bound itself (once; `client === cluster` must still hold for scripts). Keys
-   * found by SCAN on a master are sent to that master's own client, which costs half as much
-   * per command as the cluster client on node-redis 6; a group whose slot has moved since
-   * (MOVED, ASK) goes through the cluster client, which follows the redirection.
-   */
-  function perSlot<T>(
-    keys: readonly string[],
-    source: unknown,
-    command: (client: KeyedCommands, keys: string[]) => Promise<T>,
-  ): Promise<{group: SlotGroup; reply: T}[]> {
-    const node = directNode(source)
-    return Promise.all(
-      Array.from(groupBySlot(keys, serverKey), async (group) => {
-        if (node === undefined) return {group, reply: await command(cluster, group.keys)}
-        try {
-          // The node client does not add the cluster's keyPrefix: send the key as stored.
-          const stored = clientPrefix === "" ? group.keys : group.keys.map(serverKey)
-          return {group, reply: await command(node, stored)}
-        } catch (error) {
-          if (!isRedirection(error)) throw error
-          return {group, reply: await command(cluster, group.keys)}
-        }
-      }),
-    )
-  }
 
   /**
    * Scripts through the cluster client go by sendCommand: node-redis 4's cluster `evalSha`
@@ -153,7 +129,7 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Fam
    * sendCommand adds no keyPrefix, so the keys are sent as the server stores them.
    */
   function clusterEval(script: LuaScript, keys: readonly string[], args: readonly string[]) {
-    const stored = keys.map(serverKey)
+    const stored = keys.map((key) => clientPrefix + key)
     const command = (name: string, body: string) =>
       bounds.run(cluster, (c) =>
         c.sendCommand(stored[0] as string, false, [
@@ -171,93 +147,39 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Fam
     )
   }
 
-  const wholeBatch = crossSlotBatches()
-
-  /**
-   * Runs an on-node `script` (keys after `args`, in ARGV) once over a whole SCAN batch on the
-   * master it came from; undefined when that cannot be done: the caller goes slot by slot.
-   */
-  async function onNodeAtOnce(
-    keys: readonly string[],
-    source: unknown,
-    script: LuaScript,
-    args: readonly string[],
-  ): Promise<{reply: unknown} | undefined> {
-    const node = directNode(source)
-    if (node === undefined) return undefined
-    const stored = clientPrefix === "" ? keys : keys.map(serverKey)
-    return wholeBatch(() => evalOn(node, bounds, script, [], [...args, ...stored]))
-  }
-
-  /** Every master's own client, as the cluster knows them now. */
-  async function masterClients(): Promise<NodeRedisCommands[]> {
-    return Promise.all(cluster.masters.map((master) => cluster.nodeClient(master)))
+  const dialect: ClusterDialect<NodeRedisCommands> = {
+    clientPrefix,
+    // A node client costs half as much per command as the cluster client (node-redis 6).
+    slotGroupsOnNode: true,
+    cluster: {...nodeCommands(cluster, bounds, KEYED), eval: clusterEval},
+    nodeOf(source) {
+      const node = directNode(source)
+      return node && nodeCommands(node, bounds, NODE_REDIS)
+    },
+    async masters() {
+      if (cluster.masters.length === 0) throw new Error("The cluster client knows no master")
+      return Promise.all(cluster.masters.map((master) => cluster.nodeClient(master)))
+    },
+    scan: (node, cursor, match, count) =>
+      bounds.run(node, (n) => NODE_REDIS.scan(n, cursor, match, count)),
+    ping: (node) => bounds.run(node, (n) => n.ping()),
+    async recover(nodes, answered) {
+      // nodes[i] is the client of cluster.masters[i] (masters() keeps the order).
+      const live = nodes.find((_, i) => answered[i])
+      if (live === undefined) return
+      const masters = [...cluster.masters]
+      await rediscover(cluster, live, {
+        dead: masters.filter((_, i) => !answered[i]),
+        live: masters.filter((_, i) => answered[i]),
+      })
+    },
   }
 
   return {
-    ...singleKeyCommands(cluster, bounds),
+    ...keyedCommands(cluster, bounds, KEYED),
     runScript: clusterEval,
-    async mget(keys, source) {
-      const whole = await onNodeAtOnce(keys, source, READ_ON_NODE, [])
-      if (whole !== undefined) return toValues(whole.reply as unknown[])
-      const values: (string | null)[] = new Array(keys.length).fill(null)
-      for (const {group, reply} of await perSlot(keys, source, (client, slotKeys) =>
-        bounds.run(client, (c) => c.mGet(slotKeys)),
-      )) {
-        const groupValues = toValues(reply)
-        group.positions.forEach((position, i) => {
-          values[position] = groupValues[i] ?? null
-        })
-      }
-      return values
-    },
-    async unlink(keys, source) {
-      const replies = await perSlot(keys, source, (client, slotKeys) =>
-        bounds.run(client, (c) => c.unlink(slotKeys)),
-      )
-      return replies.reduce((sum, {reply}) => sum + Number(reply), 0)
-    },
-    async runScriptPerSlot(script, keys, args, source, onNode) {
-      const whole = onNode && (await onNodeAtOnce(keys, source, onNode, args))
-      if (whole !== undefined) return [whole.reply]
-      const replies = await perSlot(keys, source, (client, slotKeys) =>
-        client === cluster
-          ? clusterEval(script, slotKeys, args)
-          : evalOn(client, bounds, script, slotKeys, args),
-      )
-      return replies.map(({reply}) => reply)
-    },
-    async *scan(prefix, count) {
-      // A snapshot: a failover during the walk is not followed (SCAN gives no promise then).
-      const nodes = await masterClients()
-      yield* interleave(
-        nodes.map((node) => scanEndpoint(scanOn(node, bounds, count), node, clientPrefix, prefix)),
-      )
-    },
-    // The store can serve every session only when every master answers.
-    async ping() {
-      if (cluster.masters.length === 0) throw new Error("The cluster client knows no master")
-      const nodes = await masterClients()
-      const answers = await Promise.allSettled(
-        nodes.map((node) => bounds.run(node, (n) => n.ping())),
-      )
-      const failed = answers.find((answer) => answer.status === "rejected")
-      if (failed === undefined) return
-      // A master is gone: if a replica took its slots, a client that rediscovers finds it.
-      const masters = [...cluster.masters]
-      const up = (i: number) => answers[i]?.status === "fulfilled"
-      const live = nodes.find((_, i) => up(i))
-      if (live !== undefined) {
-        await rediscover(cluster, live, {
-          dead: masters.filter((_, i) => !up(i)),
-          live: masters.filter((_, i) => up(i)),
-        })
-      }
-      throw failed.reason
-    },
-    isReady: () => nodeRedisIsReady(cluster),
-    release: () => bounds.release(),
-    watch: (listener) => watchEvents(cluster, CLUSTER_EVENTS, listener),
+    ...clusterCommands(dialect),
+    ...connection(cluster, bounds, nodeRedisIsReady, CLUSTER_EVENTS),
   }
 }
 
@@ -325,30 +247,6 @@ function directNode(source: unknown): NodeRedisCommands | undefined {
   return clientKeyPrefix(source) === "" ? source : undefined
 }
 
-function singleKeyCommands(client: KeyedCommands, bounds: Bounds) {
-  return {
-    get: <R>(key: string, finish: ReadFinish<R>) =>
-      bounds.runGuarded(client, GET, finish, key) as Promise<Awaited<R>>,
-    set: (key: string, value: string, ttlMs: number | undefined, onlyOverString: boolean) =>
-      bounds.runGuarded(
-        client,
-        (c) => c.set(key, value, setOptions(ttlMs, onlyOverString)),
-        DISCARD,
-      ),
-    pExpire: (key: string, ttlMs: number) =>
-      bounds.runGuarded(client, (c) => c.pExpire(key, ttlMs), DISCARD),
-    getEx: (key: string, ttlMs: number) =>
-      bounds.runGuarded(client, (c) => c.getEx(key, {PX: ttlMs}), DISCARD),
-    getDel: (key: string) => bounds.runGuarded(client, (c) => c.getDel(key), DISCARD),
-    del: (key: string) => bounds.runGuarded(client, (c) => c.del(key), DISCARD),
-    runScript: (script: LuaScript, keys: readonly string[], args: readonly string[]) =>
-      evalOn(client, bounds, script, keys, args),
-  }
-}
-
-/** GET without a closure per call. */
-const GET = (client: KeyedCommands, key: string) => client.get(key) as Promise<string | null>
-
 const GET_ONLY = {GET: true} as const
 
 function setOptions(ttlMs: number | undefined, onlyOverString: boolean) {
@@ -356,24 +254,6 @@ function setOptions(ttlMs: number | undefined, onlyOverString: boolean) {
   return onlyOverString ? {PX: ttlMs, GET: true as const} : {PX: ttlMs}
 }
 
-function evalOn(
-  client: KeyedCommands,
-  bounds: Bounds,
-  script: LuaScript,
-  keys: readonly string[],
-  args: readonly string[],
-): Promise<unknown> {
-  // node-redis only reads these arrays: no copy on the per-request path.
-  const options = {keys: keys as string[], arguments: args as string[]}
-  return runScript(
-    script,
-    (sha) => bounds.run(client, (c) => c.evalSha(sha, options)),
-    (source) => bounds.run(client, (c) => c.eval(source, options)),
-  )
-}
-
-/** SCAN on one endpoint, in node-redis's dialect (4, 5 and 6 take the same options). */
-function scanOn(node: NodeRedisCommands, bounds: Bounds, count: number): ScanCall {
-  return (cursor, match) =>
-    bounds.run(node, (n) => n.scan(cursor, {MATCH: match, COUNT: count, TYPE: "string"}))
+function scriptOptions(keys: readonly string[], args: readonly string[]): ScriptOptions {
+  return {keys: keys as string[], arguments: args as string[]}
 }

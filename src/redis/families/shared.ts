@@ -3,7 +3,8 @@
 
 import {cannotCompileCrossSlot, isCrossSlotRefusal} from "../../errors.js"
 import {prefixPattern} from "../../store/keys.js"
-import type {ScanBatch} from "../types.js"
+import type {Bounds} from "../deadline.js"
+import type {FamilyCommands, ScanBatch} from "../types.js"
 
 export function hasMethods(client: object, names: readonly string[]): boolean {
   const methods = client as Record<string, unknown>
@@ -60,6 +61,20 @@ export function watchEvents(
   const ref = new WeakRef(listener)
   handlers.add(ref)
   return () => handlers.delete(ref)
+}
+
+/** What the client layer asks of a client's connection: readiness, closing, its events. */
+export function connection<C extends object>(
+  client: C,
+  bounds: Bounds,
+  isReady: (client: C) => boolean,
+  events: readonly string[],
+): Pick<FamilyCommands, "isReady" | "release" | "watch"> {
+  return {
+    isReady: () => isReady(client),
+    release: () => bounds.release(),
+    watch: (listener) => watchEvents(client, events, listener),
+  }
 }
 
 /** One SCAN call on one endpoint, in the client's own dialect. */
