@@ -3,7 +3,7 @@ import {RedisStore} from "../src/index.js"
 import {toSessionClient} from "../src/redis/index.js"
 import {READ_ON_NODE, TOMBSTONE_ON_NODE} from "../src/redis/scripts.js"
 import {type ContractEnv, contractSuite} from "./contract/contract.js"
-import {closeClient, connectClient, createUnconnected, kindsFor} from "./support/clients.js"
+import {closeClient, connectClient, createLazy, kindsFor} from "./support/clients.js"
 import {RawRedis} from "./support/raw-redis.js"
 import {type RedisCluster, startCluster} from "./support/redis-servers.js"
 import {makeSession, uniquePrefix} from "./support/sessions.js"
@@ -19,10 +19,10 @@ describe("Redis Cluster, three masters", () => {
   const env = (): ContractEnv => ({servers: {cluster}, masters: cluster.nodes})
   for (const kind of kindsFor("cluster")) contractSuite(kind, env)
 
-  const ioredisClusters = kindsFor("cluster").filter((kind) => kind.family !== "node-redis")
-  describe.each(ioredisClusters)("$name built with lazyConnect", (kind) => {
+  const lazyClusters = kindsFor("cluster").filter((kind) => kind.family !== "node-redis")
+  describe.each(lazyClusters)("$name built with lazyConnect", (kind) => {
     it("connects on the store's first call, bulk methods included", async () => {
-      const client = createUnconnected(kind, env().servers)
+      const client = await createLazy(kind, env().servers)
       try {
         const store = new RedisStore(client, {prefix: uniquePrefix("lazy")})
         expect(await store.length()).toBe(0)

@@ -53,7 +53,17 @@ describe.each(kindsFor("cluster"))("failover with a $name", (kind) => {
       const sessions = await writeSessions(store, 30)
       await cluster.killMaster(0)
       await expectRecovered(store, sessions)
-      await vi.waitFor(() => expect(events).toEqual(["disconnect", "connect"]), RECOVERY)
+      if (kind.family === "glide") {
+        // GLIDE follows the promoted replica by itself, often before any command of ours
+        // fails or its heartbeat sees the dead master: then there is nothing to announce.
+        // Whatever it saw, the store must not be left disconnected.
+        await vi.waitFor(
+          () => expect([[], ["disconnect", "connect"]]).toContainEqual(events),
+          RECOVERY,
+        )
+      } else {
+        await vi.waitFor(() => expect(events).toEqual(["disconnect", "connect"]), RECOVERY)
+      }
     } finally {
       await connection?.close()
       await cluster.stop()

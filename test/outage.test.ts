@@ -12,6 +12,7 @@ import {
   clientIsReady,
   closeClient,
   connectClient,
+  createLazy,
   createUnconnected,
   kindsFor,
   type TestClient,
@@ -43,7 +44,7 @@ describe.each(kindsFor("standalone"))("outages with a $name", (kind) => {
     // Each test leaves the server running and the client connected again.
     server.resume()
     if ((await server.command("PING").catch(() => null)) !== "PONG") await server.restart()
-    await vi.waitFor(() => expect(clientIsReady(connection.client)).toBe(true), WAIT)
+    await vi.waitFor(async () => expect(await clientIsReady(connection.client)).toBe(true), WAIT)
   })
   afterAll(async () => {
     await connection?.close()
@@ -95,7 +96,7 @@ describe.each(kindsFor("standalone"))("outages with a $name", (kind) => {
   it("a write that failed while Redis was down never lands after it comes back", async () => {
     const {store, prefix, events} = newStore()
     await server.kill()
-    await vi.waitFor(() => expect(clientIsReady(connection.client)).toBe(false), WAIT)
+    await vi.waitFor(async () => expect(await clientIsReady(connection.client)).toBe(false), WAIT)
     // node-redis 5/6: queued in the client's offline queue, withdrawn when the bound fires.
     // node-redis 4, ioredis: never handed to a client that is not ready (cannot withdraw).
     const code = kind.queuesWhileOffline ? "ETIMEDOUT" : "ENOTCONN"
@@ -151,7 +152,7 @@ describe.each(kindsFor("standalone"))("outages with a $name", (kind) => {
         RedisUnavailableError,
       )
     })
-  } else {
+  } else if (kind.family !== "glide") {
     it("a lazyConnect client connects on the store's first command, as on any; closed: ENOTCONN at once", async () => {
       const client = createUnconnected(kind, {standalone: {url: server.url} as RedisServer})
       const errors: unknown[] = []
@@ -163,10 +164,10 @@ describe.each(kindsFor("standalone"))("outages with a $name", (kind) => {
       const events: string[] = []
       store.on("disconnect", () => events.push("disconnect"))
       store.on("connect", () => events.push("connect"))
-      expect(clientIsReady(client)).toBe(false)
+      expect(await clientIsReady(client)).toBe(false)
       await store.set("a", makeSession())
       expect(await store.get("a")).not.toBeNull()
-      expect(clientIsReady(client)).toBe(true)
+      expect(await clientIsReady(client)).toBe(true)
       await closeClient(client)
       expectUnavailable(await timed(store.get("a")), "ENOTCONN")
       await vi.waitFor(() => expect(events).toEqual(["disconnect"]), WAIT)
@@ -201,13 +202,46 @@ describe.each(kindsFor("standalone"))("outages with a $name", (kind) => {
         const prefix = uniquePrefix("oq")
         const store = new RedisStore(own.client, {prefix, timeout: 0})
         await server.kill()
-        await vi.waitFor(() => expect(clientIsReady(own.client)).toBe(false), WAIT)
+        await vi.waitFor(async () => expect(await clientIsReady(own.client)).toBe(false), WAIT)
         expectUnavailable(await timed(store.set("late", makeSession())), "ENOTCONN")
         await server.restart()
-        await vi.waitFor(() => expect(clientIsReady(own.client)).toBe(true), WAIT)
+        await vi.waitFor(async () => expect(await clientIsReady(own.client)).toBe(true), WAIT)
         expect(await server.command("EXISTS", `${prefix}late`)).toBe(0)
       } finally {
         await own.close()
+      }
+    })
+  } else {
+    // GLIDE: a client exists once connected, or (lazyConnect) connects on its first command.
+    it("a GLIDE lazyConnect client connects on the store's first command; closed: ENOTCONN at once", async () => {
+      const client = await createLazy(kind, {standalone: {url: server.url} as RedisServer})
+      const store = new RedisStore(client, {prefix: uniquePrefix("lazy"), timeout: TIMEOUT_MS})
+      const events: string[] = []
+      store.on("disconnect", () => events.push("disconnect"))
+      await store.set("a", makeSession())
+      expect(await store.get("a")).not.toBeNull()
+      await closeClient(client)
+      expectUnavailable(await timed(store.get("a")), "ENOTCONN")
+      await vi.waitFor(() => expect(events).toEqual(["disconnect"]), WAIT)
+    })
+
+    it("GLIDE requestTimeout, the store's bound off: ETIMEDOUT, disconnect, then connect", async () => {
+      const client = await createLazy(kind, {standalone: {url: server.url} as RedisServer})
+      try {
+        const store = new RedisStore(client, {prefix: uniquePrefix("rt"), timeout: 0})
+        const events: string[] = []
+        store.on("disconnect", () => events.push("disconnect"))
+        store.on("connect", () => events.push("connect"))
+        expect(await store.get("a")).toBeNull()
+        server.pause()
+        // GLIDE's own bound (requestTimeout, 250 ms by default) still reaches the store.
+        expectUnavailable(await timed(store.get("a")), "ETIMEDOUT")
+        await vi.waitFor(() => expect(events).toEqual(["disconnect"]), WAIT)
+        server.resume()
+        await vi.waitFor(() => expect(events).toEqual(["disconnect", "connect"]), WAIT)
+        expect(await store.get("a")).toBeNull()
+      } finally {
+        await closeClient(client)
       }
     })
   }

@@ -24,6 +24,12 @@ function wrap(client: RedisClientLike, replace: Record<string, (original: Method
       if (property === "withCommandOptions" && original) {
         return (...args: never[]) => wrap(original(...args) as unknown as RedisClientLike, replace)
       }
+      // GLIDE sends SCAN as a custom command: `scan` replaces that one.
+      if (property === "customCommand" && original && replace.scan) {
+        const scan = replace.scan(original)
+        return (...args: never[]) =>
+          ((args[0] as unknown as string[])[0] === "SCAN" ? scan : original)(...args)
+      }
       if (typeof property === "string" && original && replace[property]) {
         return replace[property](original)
       }
@@ -55,12 +61,14 @@ describe.each(CLIENT_KINDS.filter((kind) => kind.topology === "standalone"))("$n
     const prefix = uniquePrefix()
     await seed(prefix, 50)
     type ScanReply = {cursor: unknown; keys: unknown[]} | [cursor: unknown, keys: unknown[]]
+    let doubled = 0
     const doubling = wrap(connection.client, {
       scan:
         (scan) =>
         async (...args) => {
           const reply = (await scan(...args)) as ScanReply
-          // ioredis answers [cursor, keys]; node-redis {cursor, keys}.
+          doubled++
+          // ioredis and GLIDE answer [cursor, keys]; node-redis {cursor, keys}.
           if (Array.isArray(reply)) return [reply[0], [...reply[1], ...reply[1]]]
           return {cursor: reply.cursor, keys: [...reply.keys, ...reply.keys]}
         },
@@ -71,6 +79,7 @@ describe.each(CLIENT_KINDS.filter((kind) => kind.topology === "standalone"))("$n
     const ids = await store.ids()
     expect(ids).toHaveLength(50)
     expect(new Set(ids).size).toBe(50)
+    expect(doubled).toBeGreaterThan(0)
     const all = await store.all()
     expect(all.map((session) => session.id).sort()).toEqual([...ids].sort())
     const mgets = (await raw.recordedCommands()).filter((args) => args[0]?.toUpperCase() === "MGET")

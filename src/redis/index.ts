@@ -6,6 +6,7 @@ import {
   type FailureObserver,
   unbounded,
 } from "./deadline.js"
+import {GLIDE, glideClient, glideCluster, isGlide, isGlideCluster} from "./families/glide.js"
 import {
   IOREDIS,
   IOREDIS_CLUSTER_NODE,
@@ -30,14 +31,18 @@ export type {ReadFinish, ScanBatch, SessionClient} from "./types.js"
 export {TOMBSTONED, type Tombstoned} from "./types.js"
 
 export const SUPPORTED_CLIENTS =
-  "a node-redis client (createClient(), createCluster() or createSentinel() from redis 4, 5 or 6) or an ioredis/iovalkey client (new Redis() or new Cluster())"
+  "a node-redis client (createClient(), createCluster() or createSentinel() from redis 4, 5 or 6), an ioredis/iovalkey client (new Redis() or new Cluster()) or a Valkey GLIDE client (GlideClient or GlideClusterClient)"
 
 /** True when `value` is a client RedisStore can use. */
 export function isSupportedClient(value: unknown): boolean {
   return (
     typeof value === "object" &&
     value !== null &&
-    (isNodeRedis(value) || isNodeRedisCluster(value) || isIoredis(value) || isIoredisCluster(value))
+    (isNodeRedis(value) ||
+      isNodeRedisCluster(value) ||
+      isIoredis(value) ||
+      isIoredisCluster(value) ||
+      isGlide(value))
   )
 }
 
@@ -85,6 +90,9 @@ function adapterFor(
   client: object,
   bounds: (family: BoundsFamily, isPrimary?: boolean) => Bounds,
 ): FamilyCommands {
+  // GLIDE first: its clients have get/set/... too, under other signatures.
+  if (isGlideCluster(client)) return glideCluster(client, bounds(GLIDE, true))
+  if (isGlide(client)) return glideClient(client, bounds(GLIDE, true))
   if (isNodeRedisCluster(client)) return nodeRedisCluster(client, bounds(NODE_REDIS, true))
   if (isNodeRedis(client)) return nodeRedisClient(client, bounds(NODE_REDIS, true))
   if (isIoredisCluster(client)) {

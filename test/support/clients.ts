@@ -1,7 +1,8 @@
 // Clients of every kind the store supports, built the way users build them: node-redis 4, 5
 // and 6 (installed side by side as the npm aliases redis4, redis5 and redis), ioredis 5 and 6
-// (ioredis5 and ioredis) and iovalkey.
+// (ioredis5 and ioredis), iovalkey, and Valkey GLIDE.
 
+import {GlideClient, GlideClusterClient, Logger} from "@valkey/valkey-glide"
 import {Redis as Ioredis6, Cluster as Ioredis6Cluster} from "ioredis"
 import {Redis as Ioredis5, Cluster as Ioredis5Cluster} from "ioredis5"
 import {Redis as Iovalkey, Cluster as IovalkeyCluster} from "iovalkey"
@@ -20,7 +21,10 @@ export interface TestClient {
   close(): Promise<void>
 }
 
-export type Family = "node-redis" | "ioredis" | "iovalkey"
+export type Family = "node-redis" | "ioredis" | "iovalkey" | "glide"
+
+// GLIDE logs a warning for every error reply (a logged-out cookie's WRONGTYPE included).
+Logger.setLoggerConfig("error")
 
 export interface ClientKind {
   /** e.g. "node-redis 5 cluster" */
@@ -87,6 +91,22 @@ function ioredisLike(
   }
 }
 
+/**
+ * Valkey GLIDE 2: no sentinel client, no key prefix. While it reconnects it holds commands
+ * itself (up to its requestTimeout), and drops them then: it "queues while offline".
+ */
+function glide(topology: "standalone" | "cluster"): ClientKind {
+  const name = `GLIDE ${topology === "standalone" ? "client" : "cluster"}`
+  return {
+    name,
+    family: "glide",
+    version: 2,
+    topology,
+    hasKeyPrefix: false,
+    queuesWhileOffline: true,
+  }
+}
+
 export const CLIENT_KINDS: readonly ClientKind[] = [
   nodeRedis(4, "standalone"),
   nodeRedis(5, "standalone"),
@@ -102,6 +122,8 @@ export const CLIENT_KINDS: readonly ClientKind[] = [
   ioredisLike("ioredis", 5, "cluster"),
   ioredisLike("ioredis", 6, "cluster"),
   ioredisLike("iovalkey", 0, "cluster"),
+  glide("standalone"),
+  glide("cluster"),
   nodeRedis(5, "sentinel"),
   nodeRedis(6, "sentinel"),
   ioredisLike("ioredis", 5, "sentinel"),
@@ -127,6 +149,7 @@ export async function connectClient(
   if (options.keyPrefix !== undefined && !kind.hasKeyPrefix) {
     throw new Error(`${kind.name} has no keyPrefix option`)
   }
+  if (kind.family === "glide") return connectGlide(kind, servers)
   const client = createUnconnected(kind, servers, options)
   const errors: Error[] = []
   const closable = client as unknown as Closable
@@ -139,13 +162,60 @@ export async function connectClient(
   }
 }
 
-/** The client object before connect(): enough for construction tests. */
+/**
+ * A GLIDE client exists only once connected (createClient resolves then), or with
+ * `lazyConnect`, once made: it connects on its first command.
+ */
+async function createGlide(
+  kind: ClientKind,
+  servers: Servers,
+  lazyConnect = false,
+): Promise<RedisClientLike> {
+  const client =
+    kind.topology === "cluster"
+      ? await GlideClusterClient.createClient({
+          addresses: need(servers.cluster, "cluster").rootNodes.map(hostPort),
+          lazyConnect,
+        })
+      : await GlideClient.createClient({
+          addresses: [hostPort(need(servers.standalone, "standalone"))],
+          lazyConnect,
+        })
+  return client as unknown as RedisClientLike
+}
+
+async function connectGlide(kind: ClientKind, servers: Servers): Promise<TestClient> {
+  const client = await createGlide(kind, servers)
+  // GLIDE emits no events: connection trouble reaches the store through failed commands.
+  return {client, errors: [], close: () => closeClient(client)}
+}
+
+/**
+ * A client that connects on its first command (ioredis and iovalkey `lazyConnect`, GLIDE
+ * `lazyConnect`): the store must not connect it, only send it that command.
+ */
+export function createLazy(kind: ClientKind, servers: Servers): Promise<RedisClientLike> {
+  if (kind.family === "glide") return createGlide(kind, servers, true)
+  if (kind.family === "node-redis") throw new Error("node-redis has no lazyConnect")
+  return Promise.resolve(createUnconnected(kind, servers))
+}
+
+function hostPort(server: {url: string}): {host: string; port: number} {
+  const url = new URL(server.url)
+  return {host: url.hostname, port: Number(url.port)}
+}
+
+/**
+ * The client object before connect(): enough for construction tests. Not for GLIDE, whose
+ * clients exist only once connected (see connectGlide).
+ */
 export function createUnconnected(
   kind: ClientKind,
   servers: Servers,
   options: ConnectOptions = {},
 ): RedisClientLike {
   const keyPrefix = options.keyPrefix === undefined ? {} : {keyPrefix: options.keyPrefix}
+  if (kind.family === "glide") throw new Error("A GLIDE client cannot exist unconnected")
   if (kind.family !== "node-redis") {
     return createIoredisLike(kind, servers, {
       ...kind.clientOptions,
@@ -213,17 +283,40 @@ function ioredisClasses(kind: ClientKind): [IoredisClasses["Client"], IoredisCla
   return (kind.version === 5 ? [Ioredis5, Ioredis5Cluster] : [Ioredis6, Ioredis6Cluster]) as never
 }
 
-/** Closes a client of any kind we build (node-redis 5/6 destroy(), 4 and ioredis disconnect()). */
+/**
+ * Closes a client of any kind we build (node-redis 5/6 destroy(), 4 and ioredis disconnect(),
+ * GLIDE close()).
+ */
 export async function closeClient(client: RedisClientLike): Promise<void> {
-  const closable = client as {destroy?: () => unknown; disconnect?: () => unknown}
+  const closable = client as {
+    destroy?: () => unknown
+    disconnect?: () => unknown
+    close?: () => unknown
+  }
   if (typeof closable.destroy === "function") closable.destroy()
-  else await closable.disconnect?.()
+  else if (typeof closable.disconnect === "function") await closable.disconnect()
+  else closable.close?.()
 }
 
-/** Whether the client says it can send now (node-redis isReady, ioredis status). */
-export function clientIsReady(client: RedisClientLike): boolean {
-  const state = client as {isReady?: unknown; status?: unknown}
-  return state.isReady === true || state.status === "ready"
+/**
+ * Whether the client can send now: node-redis says so (isReady), ioredis too (status).
+ * GLIDE says nothing (it reconnects by itself): it is ready when a PING answers quickly.
+ */
+export async function clientIsReady(client: RedisClientLike): Promise<boolean> {
+  const state = client as {isReady?: unknown; status?: unknown; isClosed?: unknown}
+  if (!isGlideClient(client)) return state.isReady === true || state.status === "ready"
+  if (state.isClosed === true) return false
+  const answered = client.ping().then(
+    () => true,
+    () => false,
+  )
+  return Promise.race([answered, new Promise<boolean>((done) => setTimeout(done, 200, false))])
+}
+
+function isGlideClient(client: RedisClientLike): client is RedisClientLike & {
+  ping(): Promise<unknown>
+} {
+  return client instanceof GlideClient || client instanceof GlideClusterClient
 }
 
 function need<T>(value: T | undefined, what: string): T {
