@@ -66,6 +66,21 @@ export class SessionTooLargeError extends RedisSessionStoreError {
   }
 }
 
+/**
+ * A save that met another request's write on each of its attempts (concurrentWrites
+ * "merge"): nothing of it was written, and what the other requests wrote stays.
+ */
+export class ConcurrentWriteError extends RedisSessionStoreError {
+  override readonly name = "ConcurrentWriteError"
+  declare readonly code: "ECONFLICT"
+  constructor(readonly attempts: number) {
+    super(
+      "ECONFLICT",
+      `The session changed in Redis before each of ${attempts} attempts to save it; it was not saved, and the other requests' changes stay`,
+    )
+  }
+}
+
 /** A mistake in the command line itself (it exits with status 2). */
 export class UsageError extends RedisSessionStoreError {
   override readonly name = "UsageError"

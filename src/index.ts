@@ -1,5 +1,6 @@
 export type {Progress} from "./bulk/bulk.js"
 export {
+  ConcurrentWriteError,
   CorruptSessionError,
   isRedisSessionStoreError,
   isRedisUnavailableError,
@@ -13,6 +14,7 @@ export type {ServerEvent, ServerReport} from "./redis/redundant.js"
 export type {Callback} from "./store/callback.js"
 export {type EncryptedSerializerOptions, encryptedSerializer} from "./store/encrypted-serializer.js"
 export type {RedisStoreEvents, StoreListener} from "./store/events.js"
+export type {ResolveConflict} from "./store/merge.js"
 export type {
   RedisClientLike,
   RedisStoreOptions,

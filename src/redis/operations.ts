@@ -7,6 +7,7 @@ import {
   REPAIR_SESSION,
   TOMBSTONE_ON_NODE,
   TOMBSTONE_SESSIONS,
+  WRITE_IF_UNCHANGED,
 } from "./scripts.js"
 import type {FamilyCommands, SessionClient} from "./types.js"
 
@@ -26,6 +27,12 @@ export function withOperations(
     readMany: commands.mget,
     // With tombstones, SET ... GET: a destroyed session stays dead (a refusal, not an error).
     write: (key, value, ttlMs) => commands.set(key, value, ttlMs, on),
+    async writeIfUnchanged(key, expected, value, ttlMs) {
+      const ttl = ttlMs === undefined ? "" : `${ttlMs}`
+      const args = [expected, value, ttl, on ? "1" : "0"]
+      const reply = await commands.runScript(WRITE_IF_UNCHANGED, [key], args)
+      return typeof reply === "string" ? reply : null
+    },
     // With tombstones, GETEX and GETDEL: they leave a tombstone as it is, quietly.
     retime: on
       ? (key, ttlMs) => (ttlMs <= 0 ? commands.getDel(key) : commands.getEx(key, ttlMs))

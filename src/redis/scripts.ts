@@ -71,6 +71,34 @@ export const READ_SESSION_WITH_TTL = luaScript(
 return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}`,
 )
 
+/**
+ * Writes a session only if Redis still holds what the request loaded (concurrentWrites
+ * "merge"): one atomic step, so a save that would undo another request's change is
+ * stopped and handed what is there now, to merge with and try again. A key with no value
+ * (expired, or deleted without a tombstone) is written as given.
+ * KEYS[1]: the session's key
+ * ARGV[1]: the value the request loaded
+ * ARGV[2]: the value to write
+ * ARGV[3]: milliseconds it lives, or '' for no expiry
+ * ARGV[4]: '1' when a tombstone (any key of another type) refuses the write, quietly
+ * Reply:   1 written, 0 refused by a tombstone, or the value held now when it is not ARGV[1]
+ */
+export const WRITE_IF_UNCHANGED = luaScript(
+  "write-if-unchanged",
+  `local held = redis.pcall('GET', KEYS[1])
+if type(held) == 'table' then
+  if ARGV[4] == '1' then return 0 end
+elseif held and held ~= ARGV[1] then
+  return held
+end
+if ARGV[3] == '' then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1`,
+)
+
 /** How redundant mode marks a value with its write stamp: `rss1|<stamp>|<value>`. */
 export const STAMP_PATTERN = "^rss1|(%d+)|"
 

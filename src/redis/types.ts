@@ -101,6 +101,17 @@ export interface SessionClient {
   readMany(keys: readonly string[], source?: unknown): Promise<(string | null)[]>
   /** Writes the value, with an expiry when `ttlMs` is given; a tombstone refuses it quietly. */
   write(key: string, value: string, ttlMs: number | undefined): Promise<void>
+  /**
+   * Writes the value only if `key` still holds `expected` (or nothing), in one atomic step;
+   * a tombstone refuses it quietly. Resolves to null when done, or to the value held now
+   * when it is another. Absent where the guarantee cannot be given (redundant mode).
+   */
+  writeIfUnchanged?(
+    key: string,
+    expected: string,
+    value: string,
+    ttlMs: number | undefined,
+  ): Promise<string | null>
   /** Re-times a value that exists (never creates one, never a tombstone); <= 0 deletes it. */
   retime(key: string, ttlMs: number): Promise<void>
   /** Ends a session: a tombstone in its place, or a plain delete when tombstones are off. */

@@ -6,6 +6,7 @@ import type {OwnerOf} from "../owners/owner-index.js"
 import {isSupportedClient} from "../redis/index.js"
 import {type ClientSettings, hasClientSettings} from "../redis/owned-client.js"
 import {describeValue} from "./keys.js"
+import type {ResolveConflict} from "./merge.js"
 import type {TtlOption} from "./ttl.js"
 
 /** Turns a session into the string stored in Redis and back. `parse` may be async. */
@@ -113,6 +114,27 @@ export interface RedisStoreSettings {
    * @example new RedisStore({client, owner: (session) => session.userId})
    */
   owner?: OwnerOf | undefined
+  /**
+   * What a save does when another request of the same user saved the session after this
+   * one loaded it. "merge": the save keeps the other request's changes, field by field (top
+   * level): a field this request did not change keeps what the other wrote; one both changed
+   * goes to `resolveConflict`, else to this request. "overwrite": the last save wins whole,
+   * as in connect-redis. Not available with `clients` (there the default is "overwrite").
+   * @default "merge"
+   * @example new RedisStore({client, concurrentWrites: "overwrite"})
+   */
+  concurrentWrites?: "merge" | "overwrite" | undefined
+  /**
+   * With concurrentWrites "merge": decides a field that this request and another both
+   * changed, to different values. Returns the value to keep (undefined removes the field).
+   * Without it, this request's value wins. Values come as each side's serializer gave them.
+   * @default undefined (this request's value)
+   * @example
+   * // A cart held as an array: keep the lines either side added.
+   * resolveConflict: (field, {base, mine, theirs}) =>
+   *   field === "cart" ? mergeCarts(base, mine, theirs) : mine
+   */
+  resolveConflict?: ResolveConflict | undefined
 }
 
 /** The single-argument form: `new RedisStore({client, ...settings})`. */
@@ -239,6 +261,35 @@ export function validateTimeout(timeout: unknown): number {
     )
   }
   return timeout
+}
+
+/** concurrentWrites, given redundant mode (which cannot merge, and so defaults to overwrite). */
+export function validateConcurrentWrites(
+  value: unknown,
+  redundant: boolean,
+): "merge" | "overwrite" {
+  if (value === undefined) return redundant ? "overwrite" : "merge"
+  if (value !== "merge" && value !== "overwrite") {
+    throw new TypeError(
+      `options.concurrentWrites must be "merge" or "overwrite"; got ${describeValue(value)}`,
+    )
+  }
+  if (value === "merge" && redundant) {
+    throw new TypeError(
+      'concurrentWrites "merge" is not available with options.clients: each server would merge on its own. Use "overwrite" (the default there)',
+    )
+  }
+  return value
+}
+
+export function validateResolveConflict(value: unknown): ResolveConflict | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `options.resolveConflict must be a function (field, {base, mine, theirs}); got ${describeValue(value)}`,
+    )
+  }
+  return value as ResolveConflict
 }
 
 export function validateMaxBytes(maxBytes: unknown): number | undefined {

@@ -10,13 +10,16 @@ import {Availability} from "../redis/availability.js"
 import {type Backend, prepareBackend} from "../redis/backend.js"
 import type {ServerEvent, ServerReport} from "../redis/redundant.js"
 import {SessionCodec} from "./codec.js"
+import {MergingWriter} from "./merge.js"
 import {
   DEFAULT_TOMBSTONE_SECONDS,
   type RedisStoreOptions,
   type Serializer,
+  validateConcurrentWrites,
   validateFlag,
   validateMaxBytes,
   validatePrefix,
+  validateResolveConflict,
   validateScanCount,
   validateSeconds,
   validateSerializer,
@@ -37,7 +40,10 @@ export interface StoreSettings {
   readonly serializer: Serializer
   readonly scanCount: number
   readonly maxBytes: number | undefined
+  readonly concurrentWrites: ConcurrentWrites
 }
+
+export type ConcurrentWrites = "merge" | "overwrite"
 
 export interface StoreParts {
   readonly settings: StoreSettings
@@ -46,6 +52,8 @@ export interface StoreParts {
   readonly bulk: BulkSessions
   readonly owners: OwnerIndex | undefined
   readonly availability: Availability | undefined
+  /** Saves for concurrentWrites "merge"; undefined for "overwrite". */
+  readonly merging: MergingWriter | undefined
 }
 
 /** How the parts speak to the store: its events. */
@@ -72,7 +80,12 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
     serializer: validateSerializer(options.serializer),
     scanCount: validateScanCount(options.scanCount),
     maxBytes: validateMaxBytes(options.maxBytes),
+    concurrentWrites: validateConcurrentWrites(
+      options.concurrentWrites,
+      (options as {clients?: unknown}).clients !== undefined,
+    ),
   }
+  const resolveConflict = validateResolveConflict(options.resolveConflict)
   const ownerOf = validateOwner(options.owner)
   const connectionEvents = validateFlag("connectionEvents", options.connectionEvents ?? true)
   const buildBackend = prepareBackend(options)
@@ -110,5 +123,15 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
   availability = connectionEvents
     ? new Availability(redis, voice.connection, retryMs, firstConnectionMs)
     : undefined
-  return {settings, backend, codec, bulk, owners, availability}
+  const merging =
+    settings.concurrentWrites === "merge"
+      ? new MergingWriter({
+          redis,
+          codec,
+          resolveConflict,
+          // The merged session may have another owner than this request's.
+          merged: (sid, session, ttlMs) => owners?.track(sid, session, ttlMs),
+        })
+      : undefined
+  return {settings, backend, codec, bulk, owners, availability, merging}
 }

@@ -1,4 +1,4 @@
-import {type SessionData, Store} from "express-session"
+import {type Session, type SessionData, Store} from "express-session"
 import type {BulkSessions, Progress} from "../bulk/bulk.js"
 import type {CorruptSessionError} from "../errors.js"
 import type {OwnerIndex} from "../owners/owner-index.js"
@@ -9,6 +9,7 @@ import {type Callback, withCallback} from "./callback.js"
 import type {SessionCodec} from "./codec.js"
 import type {RedisStoreEvents, StoreListener} from "./events.js"
 import {assertSid, describeValue, sidError} from "./keys.js"
+import {carryMark, loadedMark, type MergingWriter, markLoaded} from "./merge.js"
 import {
   type RedisClientLike,
   type RedisStoreOptions,
@@ -16,7 +17,7 @@ import {
   resolveOptions,
   type Serializer,
 } from "./options.js"
-import {assembleStore} from "./parts.js"
+import {assembleStore, type ConcurrentWrites} from "./parts.js"
 import {markExpiry, touchCanWait, unmarkExpiry} from "./touch-after.js"
 import {sessionTtlMs, type TtlOption} from "./ttl.js"
 
@@ -69,6 +70,8 @@ export class RedisStore extends Store {
   readonly timeout: number
   /** The most bytes a serialized session may take; undefined when unbounded. */
   readonly maxBytes: number | undefined
+  /** "merge": a save keeps other requests' changes; "overwrite": the last save wins. */
+  readonly concurrentWrites: ConcurrentWrites
   readonly #redis: SessionClient
   readonly #availability: Availability | undefined
   readonly #codec: SessionCodec
@@ -77,10 +80,15 @@ export class RedisStore extends Store {
   readonly #owners: OwnerIndex | undefined
   /** The clients in use, with those the store built (which close() closes). */
   readonly #backend: Backend
+  /** Saves with concurrentWrites "merge"; undefined for "overwrite". */
+  readonly #merging: MergingWriter | undefined
   #warnedAboutCorruption = false
   /** A GET reply as a session. Not a string: nothing there, or a tombstone (destroyed). */
-  readonly #readReply = (raw: string | null | Tombstoned, key: string) =>
-    typeof raw === "string" ? this.#codec.readAt(raw, key, this.prefix.length) : null
+  readonly #readReply = (raw: string | null | Tombstoned, key: string) => {
+    if (typeof raw !== "string") return null
+    const read = this.#codec.readAt(raw, key, this.prefix.length)
+    return this.#merging === undefined ? read : markRead(read, key, raw)
+  }
 
   constructor(options: RedisStoreOptions)
   constructor(client: RedisClientLike, settings?: RedisStoreSettings)
@@ -102,6 +110,8 @@ export class RedisStore extends Store {
     this.serializer = checked.serializer
     this.scanCount = checked.scanCount
     this.maxBytes = checked.maxBytes
+    this.concurrentWrites = checked.concurrentWrites
+    this.#merging = parts.merging
     this.#backend = parts.backend
     this.#redis = parts.backend.redis
     this.clients = parts.backend.clients
@@ -142,7 +152,22 @@ export class RedisStore extends Store {
     const found = await this.#redis.readWithLife(key)
     if (found === null) return null
     const session = await this.#codec.read(found.value, sid)
-    if (session) markExpiry(session, found.ttlMs, Date.now())
+    if (session === null) return null
+    markExpiry(session, found.ttlMs, Date.now())
+    return this.#merging === undefined ? session : markLoaded(session, key, found.value)
+  }
+
+  /**
+   * express-session builds each request's Session here from what `get` returned; with
+   * concurrentWrites "merge", the Session keeps what was loaded, for its save to merge with.
+   */
+  override createSession(
+    req: Parameters<Store["createSession"]>[0],
+    data: SessionData,
+  ): Session & SessionData {
+    const mark = this.#merging && loadedMark(data)
+    const session = super.createSession(req, data)
+    carryMark(session, mark)
     return session
   }
 
@@ -179,7 +204,10 @@ export class RedisStore extends Store {
     // Before the write: an owner function that fails leaves nothing written.
     const indexed = this.#owners?.track(sid, session, lifetime)
     // A destroyed session stays dead: the layer's write leaves a tombstone as it is.
-    const written = this.#redis.write(key, value, lifetime)
+    const written =
+      this.#merging === undefined
+        ? this.#redis.write(key, value, lifetime)
+        : this.#merging.write(sid, key, session, value, lifetime)
     return indexed === undefined ? written : Promise.all([written, indexed]).then(nothing)
   }
 
@@ -346,6 +374,18 @@ export class RedisStore extends Store {
 }
 
 const DONE: Promise<void> = Promise.resolve()
+
+/** `markLoaded` for what the codec read: a session, null, or a promise of either. */
+function markRead(
+  read: SessionData | null | Promise<SessionData | null>,
+  key: string,
+  raw: string,
+): SessionData | null | Promise<SessionData | null> {
+  if (read === null) return null
+  if (read instanceof Promise)
+    return read.then((session) => session && markLoaded(session, key, raw))
+  return markLoaded(read, key, raw)
+}
 
 function nothing(): void {}
 

@@ -1,6 +1,5 @@
 import {describe, expect, it} from "vitest"
 import {RedisStore} from "../../src/index.js"
-import {HEARTBEAT} from "../../src/redis/families/glide.js"
 import {READ_ON_NODE} from "../../src/redis/scripts.js"
 import {connectClient} from "../support/clients.js"
 import {asStored, makeSession, uniquePrefix} from "../support/sessions.js"
@@ -173,18 +172,7 @@ export function bulkContract(ctx: ContractContext): void {
 
     // Everything the clients sent, on every master (a probe PING goes to each), but the
     // test's own and the clients' housekeeping.
-    const everyCommand = async (run: () => Promise<unknown>) => {
-      await ctx.raw.recordCommands()
-      await run()
-      const housekeeping = ["SLOWLOG", "CONFIG", "CLUSTER", "INFO", "CLIENT", "COMMAND"]
-      // The store's GLIDE heartbeat is a named PING, once a second, whatever the calls.
-      const heartbeat = (args: string[]) => args.join(" ") === HEARTBEAT.join(" ")
-      return (await ctx.raw.recordedCommands())
-        .filter((args) => !heartbeat(args))
-        .map((args) => String(args[0]).toUpperCase())
-        .filter((name) => !housekeeping.includes(name))
-        .sort()
-    }
+    const {everyCommand} = ctx
 
     it("a logged-out cookie costs one command per call, and wakes no health probe (PING)", async () => {
       const {store} = newStore()

@@ -4,6 +4,7 @@
 
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
 import {RedisStore, type RedisStoreSettings} from "../../src/index.js"
+import {HEARTBEAT} from "../../src/redis/families/glide.js"
 import {type ClientKind, connectClient, type Servers, type TestClient} from "../support/clients.js"
 import {RawRedis} from "../support/raw-redis.js"
 import type {RedisServer} from "../support/redis-servers.js"
@@ -12,6 +13,7 @@ import {bulkContract} from "./bulk.js"
 import {coreContract} from "./core.js"
 import {inputContract} from "./input.js"
 import {logoutContract} from "./logout.js"
+import {mergeContract} from "./merge.js"
 import {ownerContract} from "./owner.js"
 
 export interface ContractEnv {
@@ -30,6 +32,11 @@ export interface ContractContext {
   readonly raw: RawRedis
   /** A store on the client with a prefix of its own (unless `settings.prefix` is given). */
   newStore(settings?: RedisStoreSettings): {store: RedisStore; prefix: string}
+  /**
+   * The commands clients sent (on every master) while `run` ran, by name, sorted; the
+   * servers' own housekeeping and the GLIDE heartbeat left out.
+   */
+  everyCommand(run: () => Promise<unknown>): Promise<string[]>
   /** Keys of another app (and another store) that no operation may touch. */
   neighbours(...prefixes: string[]): Promise<{expectUntouched(): Promise<void>}>
 }
@@ -62,6 +69,18 @@ export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
         const prefix = settings.prefix ?? uniquePrefix()
         return {store: new RedisStore(ctx.connection.client, {...settings, prefix}), prefix}
       },
+      async everyCommand(run) {
+        await ctx.raw.recordCommands()
+        await run()
+        const housekeeping = ["SLOWLOG", "CONFIG", "CLUSTER", "INFO", "CLIENT", "COMMAND"]
+        // The store's GLIDE heartbeat is a named PING, once a second, whatever the calls.
+        const heartbeat = (args: string[]) => args.join(" ") === HEARTBEAT.join(" ")
+        return (await ctx.raw.recordedCommands())
+          .filter((args) => !heartbeat(args))
+          .map((args) => String(args[0]).toUpperCase())
+          .filter((name) => !housekeeping.includes(name))
+          .sort()
+      },
       async neighbours(...prefixes) {
         const own = uniquePrefix("n")
         const keys = [`${own}x`, ...prefixes.map((prefix) => `${prefix}neighbour`)]
@@ -84,6 +103,7 @@ export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
     bulkContract(ctx)
     logoutContract(ctx)
     ownerContract(ctx)
+    mergeContract(ctx)
 
     it("saw no client errors", () => {
       expect(ctx.connection.errors).toEqual([])

@@ -16,6 +16,7 @@ const MAX_AGE_MS = 60_000
 
 export async function startFastifyApp(
   store: RedisStore,
+  moreRoutes: (app: FastifyInstance) => void = () => {},
 ): Promise<{app: FastifyInstance; base: string}> {
   const app = Fastify()
   await app.register(fastifyCookie)
@@ -43,6 +44,7 @@ export async function startFastifyApp(
     await request.session.destroy()
     return {ok: true}
   })
+  moreRoutes(app)
   const address = await app.listen({port: 0, host: "127.0.0.1"})
   return {app, base: address}
 }
