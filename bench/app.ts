@@ -1,6 +1,6 @@
 // The Express app of the end-to-end case, one process per store.
-// argv: store ("ours" | "connect-redis" | "ours-redundant"), then one Redis URL (several for
-// "ours-redundant": one client per server). Tells the parent its port over IPC.
+// argv: store ("ours" | "ours-overwrite" | "connect-redis" | "ours-redundant"), then one Redis
+// URL (several for "ours-redundant": one client per server). Tells the parent its port over IPC.
 
 import type {AddressInfo} from "node:net"
 import {RedisStore as ConnectRedisStore} from "connect-redis"
@@ -19,7 +19,9 @@ declare module "express-session" {
 async function main() {
   const [storeName, ...urls] = process.argv.slice(2)
   if (urls.length === 0)
-    throw new Error("usage: app.ts <ours|connect-redis|ours-redundant> <redis url>...")
+    throw new Error(
+      "usage: app.ts <ours|ours-overwrite|connect-redis|ours-redundant> <redis url>...",
+    )
   const clients = await Promise.all(
     urls.map(async (url) => {
       const client = createClient({url})
@@ -36,7 +38,9 @@ async function main() {
       ? new RedisStore({clients, prefix})
       : storeName === "ours"
         ? new RedisStore({client, prefix})
-        : new ConnectRedisStore({client, prefix})
+        : storeName === "ours-overwrite"
+          ? new RedisStore({client, prefix, concurrentWrites: "overwrite"})
+          : new ConnectRedisStore({client, prefix})
 
   const app = express()
   app.use(
@@ -62,6 +66,14 @@ async function main() {
   app.post("/write", (req, res) => {
     req.session.views = (req.session.views ?? 0) + 1
     res.json({views: req.session.views})
+  })
+  // Section 10: overlapping requests of one user, each adding a field of its own.
+  app.post("/add/:n", (req, res) => {
+    ;(req.session as unknown as Record<string, unknown>)[`field${req.params.n}`] = true
+    res.json({ok: true})
+  })
+  app.get("/fields", (req, res) => {
+    res.json({count: Object.keys(req.session).filter((key) => key.startsWith("field")).length})
   })
   const server = app.listen(0, "127.0.0.1", () => {
     process.send?.({port: (server.address() as AddressInfo).port})

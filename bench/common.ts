@@ -7,7 +7,7 @@ import {Redis} from "ioredis"
 import * as redis6 from "redis"
 
 export const QUICK = process.argv.includes("--quick")
-// --only=ops,bulk,cluster,e2e,overhead,redis,outage,redundant,admin runs some sections (for working on one; never for RESULTS.md).
+// --only=ops,bulk,cluster,e2e,overhead,redis,outage,redundant,admin,contention runs some sections (for working on one; never for RESULTS.md).
 export const ONLY = process.argv
   .find((arg) => arg.startsWith("--only="))
   ?.slice("--only=".length)

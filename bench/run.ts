@@ -24,6 +24,7 @@ import {
   runs,
   type Target,
 } from "./common.js"
+import {contentionSection} from "./contention.js"
 import {endToEnd, outageSection} from "./end-to-end.js"
 import {measureOverhead} from "./overhead.js"
 import {perOperation} from "./per-operation.js"
@@ -60,12 +61,13 @@ async function main() {
     log("6. cost inside Redis per operation")
     const redisCost = runs("redis")
       ? await measureRedisCost(server, realisticSession(), QUICK ? 1 : 9, QUICK ? 200 : 2_000)
-      : "(not run)"
+      : skipped
 
     log("7. an outage under HTTP load")
     const outage = runs("outage") ? await outageSection() : skipped
     const redundant = runs("redundant") ? await redundantSection() : skipped
     const admin = runs("admin") ? await adminSection(server) : skipped
+    const contention = runs("contention") ? await contentionSection(server) : skipped
 
     const targets = [
       ...ops.targets,
@@ -73,9 +75,11 @@ async function main() {
       ...clustered.targets,
       ...e2e.targets,
       ...overhead.targets,
+      ...redisCost.targets,
       ...outage.targets,
       ...redundant.targets,
       ...admin.targets,
+      ...contention.targets,
     ]
     const report = [
       "# Benchmark results",
@@ -125,7 +129,7 @@ async function main() {
       "",
       "## 6. Cost inside Redis per operation",
       "",
-      redisCost,
+      redisCost.markdown,
       "",
       "## 7. An outage under HTTP load",
       "",
@@ -138,6 +142,10 @@ async function main() {
       "## 9. Admin work on a million sessions",
       "",
       admin.markdown,
+      "",
+      "## 10. Concurrent saves of one session",
+      "",
+      contention.markdown,
       "",
     ].join("\n")
     process.stdout.write(`${report}\n`)

@@ -222,6 +222,34 @@ describe("with the sessions' serializers and options", () => {
     expect(await store.get("u")).not.toHaveProperty("flash")
   })
 
+  it("what a request loaded is no field: JSON, Object.keys and for...in show only the session", async () => {
+    const store = newStore()
+    const written = makeSession(60_000, {user: "ada"} as Fields)
+    const fields = Object.keys(written).sort()
+    await store.set("u", written)
+    const data = (await store.get("u")) as unknown as Fields
+    const session = await load(store, "u")
+    for (const seen of [data, session]) {
+      const forIn: string[] = []
+      for (const field in seen) if (typeof seen[field] !== "function") forIn.push(field)
+      expect(Object.keys(seen).sort()).toEqual(fields)
+      expect(forIn.sort()).toEqual(fields)
+      expect(Object.keys(JSON.parse(JSON.stringify(seen))).sort()).toEqual(fields)
+    }
+    session.flash = "hi"
+    await store.set("u", session)
+    const stored = await new RawRedis([server]).get(`${store.prefix}u`)
+    expect(Object.keys(JSON.parse(String(stored))).sort()).toEqual([...fields, "flash"].sort())
+  })
+
+  it("a frozen session (no base can be kept on it) is saved whole", async () => {
+    const store = newStore()
+    const frozen = Object.freeze(makeSession(60_000, {user: "ada"} as Fields))
+    await store.set("u", frozen)
+    await store.set("u", frozen)
+    expect(await store.get("u")).toMatchObject({user: "ada"})
+  })
+
   it("examples/resolve-cart.ts merges a cart line by line", async () => {
     const store = newStore({resolveConflict: resolveCart})
     const cart = [
