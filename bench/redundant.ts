@@ -3,7 +3,7 @@
 
 import {RestartableServer} from "../test/support/outages.js"
 import {CONFIG, log, rotated, target} from "./common.js"
-import {load, login, startApp, stopApp} from "./end-to-end.js"
+import {load, loginMany, startApp, stopApp} from "./end-to-end.js"
 import {formatNumber, formatSummary, markdownTable, summarize} from "./stats.js"
 
 const ONE = "one server"
@@ -14,14 +14,15 @@ export async function redundantSection() {
   log("8. redundant mode over HTTP")
   const servers = [await RestartableServer.start(), await RestartableServer.start()] as const
   const apps = [
-    {name: ONE, ...(await startApp("ours", servers[0].url))},
+    // Redundant mode cannot merge (concurrentWrites "overwrite"): the one-server app neither.
+    {name: ONE, ...(await startApp("ours-overwrite", servers[0].url))},
     {name: TWO, ...(await startApp("ours-redundant", servers[0].url, servers[1].url))},
   ]
   try {
     const cookies = new Map(
-      await Promise.all(apps.map(async (app) => [app.name, await login(app.port)] as const)),
+      await Promise.all(apps.map(async (app) => [app.name, await loginMany(app.port)] as const)),
     )
-    const cookie = (name: string) => cookies.get(name) ?? ""
+    const cookie = (name: string) => cookies.get(name) ?? []
     for (const app of apps)
       for (const route of ROUTES) await load(app.port, cookie(app.name), route, 1)
     const rps = new Map<string, number[]>()
@@ -74,7 +75,7 @@ export async function redundantSection() {
       markdown: [
         markdownTable(["route", "store", "requests/s", "p99 latency ms"], rows),
         "",
-        `Median (min–max) over ${CONFIG.e2eRounds} interleaved rounds of ${CONFIG.e2eSeconds} s each, 32 connections, each app in its own process. With one of the two servers killed (kill -9), the two-server app for ${CONFIG.e2eSeconds} s per route:`,
+        `Median (min–max) over ${CONFIG.e2eRounds} interleaved rounds of ${CONFIG.e2eSeconds} s each, 32 connections (a session each), each app in its own process; the one-server app with concurrentWrites "overwrite", as redundant mode. With one of the two servers killed (kill -9), the two-server app for ${CONFIG.e2eSeconds} s per route:`,
         "",
         markdownTable(
           ["route", "requests/s", "p50 ms", "p99 ms", "max ms", "failed requests"],

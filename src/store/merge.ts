@@ -36,6 +36,14 @@ export type ResolveConflict = (
 /** How many times a save meets another request's write before it gives up. */
 export const MAX_SAVE_ATTEMPTS = 50
 
+/**
+ * After its second conflict a save waits a random while before it tries again, up to this
+ * many milliseconds (doubling from 1 ms). Without it, many requests saving one session at
+ * once all retry at once and only one of them wins each time: measured with 32 requests of
+ * one user kept in flight, a fifth of the saves lost 50 times in a row.
+ */
+const MAX_BACKOFF_MS = 64
+
 /** What a request loaded: the stored value exactly, and the key it came from. */
 class Loaded {
   constructor(
@@ -155,7 +163,10 @@ export class MergingWriter {
     )
   }
 
-  /** Another write came in: merge with it, and try again, a bounded number of times. */
+  /**
+   * Another write came in: merge with it, and try again, a bounded number of times. At each
+   * step, `built` is the stored value the session is built on and `held` the newest one known.
+   */
   async #rebase(
     sid: string,
     key: string,
@@ -164,12 +175,18 @@ export class MergingWriter {
     base: string,
     theirs: string,
   ): Promise<void> {
-    let [expected, held]: [string, string | null] = [base, theirs]
+    const {codec} = this.context
+    let [built, held] = [base, theirs]
     let value = ""
-    for (let attempt = 1; held !== null; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       if (attempt === MAX_SAVE_ATTEMPTS) throw new ConcurrentWriteError(attempt)
-      const {codec} = this.context
-      const [before, now] = await Promise.all([codec.read(expected, sid), codec.read(held, sid)])
+      if (attempt >= 2) {
+        // Several savers collided: wait a random while, then merge with what is there by
+        // then (a missing key or a tombstone is left to the write to decide).
+        await backOff(attempt)
+        held = (await this.#redis.read(key, rawString)) ?? held
+      }
+      const [before, now] = await Promise.all([codec.read(built, sid), codec.read(held, sid)])
       if (before === null || now === null) {
         // What is there cannot be read (reported as corrupt): nothing to keep from it.
         value = await codec.serialize(session)
@@ -179,11 +196,23 @@ export class MergingWriter {
       mergeFields(session, before, now, this.context.resolveConflict)
       await this.context.merged(sid, session, ttlMs)
       value = await codec.serialize(session)
-      expected = held
-      held = await this.#writeIfUnchanged(key, expected, value, ttlMs)
+      const newer = await this.#writeIfUnchanged(key, held, value, ttlMs)
+      if (newer === null) break
+      ;[built, held] = [held, newer]
     }
     remember(session, key, value)
   }
+}
+
+/** A read's reply as it is: the stored text, or null for none (or a tombstone). */
+function rawString(reply: unknown): string | null {
+  return typeof reply === "string" ? reply : null
+}
+
+/** Waits a random while ("full jitter"), so that savers that collided spread out. */
+function backOff(attempt: number): Promise<void> {
+  const ceiling = Math.min(MAX_BACKOFF_MS, 2 ** (attempt - 2))
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling))
 }
 
 function remember(session: object, key: string, value: string): void {
