@@ -130,9 +130,10 @@ export interface RedisStoreSettings {
    * Without it, this request's value wins. Values come as each side's serializer gave them.
    * @default undefined (this request's value)
    * @example
-   * // A cart held as an array: keep the lines either side added.
+   * // A cart held as an array, merged line by line (the whole function is in
+   * // examples/resolve-cart.ts and docs/concurrent-writes.md):
    * resolveConflict: (field, {base, mine, theirs}) =>
-   *   field === "cart" ? mergeCarts(base, mine, theirs) : mine
+   *   field === "cart" ? mergeCartLines(base, mine, theirs) : mine
    */
   resolveConflict?: ResolveConflict | undefined
 }
