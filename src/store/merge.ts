@@ -16,9 +16,10 @@
 // and turned Dates into `{}`; that is what this avoids.
 //
 // Where the base comes from: `get` notes, in a private field stamped on the object it
-// returns, the value it read (no field the app, a test or the serializer can see). express-session builds each
-// request's Session through the store's `createSession`, which carries the note over to
-// that Session; a script that passes what `get` returned straight to `set` is known too.
+// returns, the value it read (no field the app, a test or the serializer can see).
+// express-session builds each request's Session through the store's `createSession`, which
+// carries the note over to that Session; a script that passes what `get` returned straight
+// to `set` is known too.
 // @fastify/session builds its Session without the store's help, so there the base is not
 // known and a save overwrites, as connect-redis does.
 
@@ -100,14 +101,10 @@ export function markLoaded(session: SessionData, key: string, value: string): Se
   return session
 }
 
-/** The note `get` left for the session data `createSession` is given. */
-export function loadedMark(data: SessionData): object | undefined {
-  return Marked.of(data)
-}
-
-/** Carries a note over to the Session express-session built from the data. */
-export function carryMark(session: object, loaded: object | undefined): void {
-  if (loaded instanceof Loaded) Marked.mark(session, loaded)
+/** Carries the note `get` left on `data` over to the Session express-session built from it. */
+export function carryMark(data: object, session: object): void {
+  const loaded = Marked.of(data)
+  if (loaded !== undefined) Marked.mark(session, loaded)
 }
 
 /** What this session's request loaded from `key`, or undefined when that is not known. */

@@ -9,7 +9,7 @@ import {type Callback, withCallback} from "./callback.js"
 import type {SessionCodec} from "./codec.js"
 import type {RedisStoreEvents, StoreListener} from "./events.js"
 import {assertSid, describeValue, sidError} from "./keys.js"
-import {carryMark, loadedMark, type MergingWriter, markLoaded} from "./merge.js"
+import {carryMark, type MergingWriter, markLoaded} from "./merge.js"
 import {
   type RedisClientLike,
   type RedisStoreOptions,
@@ -165,9 +165,10 @@ export class RedisStore extends Store {
     req: Parameters<Store["createSession"]>[0],
     data: SessionData,
   ): Session & SessionData {
-    const mark = this.#merging && loadedMark(data)
+    // express-session copies the data's fields into a new Session; `data` stays the object
+    // `get` returned (only its cookie is replaced), so its note is still there to carry.
     const session = super.createSession(req, data)
-    carryMark(session, mark)
+    if (this.#merging !== undefined) carryMark(data, session)
     return session
   }
 
