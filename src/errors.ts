@@ -81,6 +81,22 @@ export class ConcurrentWriteError extends RedisSessionStoreError {
   }
 }
 
+/**
+ * A write refused because it would give an owner more than `maxSessionsPerOwner` live
+ * sessions (with `onTooManySessions: "refuse"`): nothing was written, and the owner's other
+ * sessions are as they were. The app can ask the user to log out another device first.
+ */
+export class TooManySessionsError extends RedisSessionStoreError {
+  override readonly name = "TooManySessionsError"
+  declare readonly code: "ETOOMANYSESSIONS"
+  constructor(readonly limit: number) {
+    super(
+      "ETOOMANYSESSIONS",
+      `The owner already has ${limit} live session(s), the most maxSessionsPerOwner allows; this one was not saved`,
+    )
+  }
+}
+
 /** A mistake in the command line itself (it exits with status 2). */
 export class UsageError extends RedisSessionStoreError {
   override readonly name = "UsageError"

@@ -7,6 +7,7 @@ export {
   RedisSessionStoreError,
   RedisUnavailableError,
   SessionTooLargeError,
+  TooManySessionsError,
 } from "./errors.js"
 export type {OwnerOf} from "./owners/owner-index.js"
 export type {ClientSettings} from "./redis/owned-client.js"
@@ -24,5 +25,10 @@ export type {
   RedisStoreWithSettings,
   Serializer,
 } from "./store/options.js"
-export {RedisStore, type RevokeOptions, type SessionWithId} from "./store/store.js"
+export {
+  type OwnedSession,
+  RedisStore,
+  type RevokeOptions,
+  type SessionWithId,
+} from "./store/store.js"
 export type {TtlOption} from "./store/ttl.js"

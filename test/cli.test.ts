@@ -53,7 +53,15 @@ describe("the admin command line", () => {
       const {code, stdout} = await cli(args)
       expect(code).toBe(0)
       expect(stdout).toMatch(/^Usage: redis-session-store <command>/)
-      for (const command of ["count", "list", "show", "revoke", "revoke-owner", "clear"]) {
+      for (const command of [
+        "count",
+        "list",
+        "show",
+        "revoke",
+        "sessions",
+        "revoke-owner",
+        "clear",
+      ]) {
         expect(stdout).toContain(`\n  ${command} `)
       }
       expect(stdout).toContain("Exit codes: 0 done; 1 not done")
@@ -65,6 +73,12 @@ describe("the admin command line", () => {
     [["show"], /show needs one argument/],
     [["count", "extra"], /Too many arguments for count/],
     [["revoke-owner", "7"], /revoke-owner needs --owner-field/],
+    [["sessions", "7"], /sessions needs --owner-field/],
+    [["revoke", "s1", "--except", "s2"], /--except goes with revoke-owner only/],
+    [
+      ["revoke-owner", "7", "--owner-field", "user.id", "--except", ""],
+      /--except needs a session id/,
+    ],
     [["count", "--bogus"], /Unknown option '--bogus'/],
     [["count", "--scan-count", "many"], /scanCount must be a positive integer/],
     [["count", "--client", "redis4"], /--client must be one of redis, ioredis, iovalkey/],
@@ -172,6 +186,54 @@ describe("the admin command line", () => {
       "s3",
       "s5",
     ])
+  })
+
+  it("sessions: one owner's sessions with their times; revoke-owner --except keeps the ones named", async () => {
+    const {store, base} = await seeded()
+    const before = Date.now()
+    await store.touch("s2", userSession(1))
+    const listed = await cli(["sessions", "1", "--owner-field", "user.id", "--json", ...base])
+    expect(listed.code).toBe(0)
+    const rows = listed.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line))
+    expect(rows.map((row) => row.id).sort()).toEqual(["s0", "s2", "s4"])
+    for (const row of rows) expect(row.createdAt).toBeLessThanOrEqual(row.lastSeenAt)
+    expect(rows.find((row) => row.id === "s2").lastSeenAt).toBeGreaterThanOrEqual(before)
+    const text = await cli(["sessions", "1", "--owner-field", "user.id", ...base])
+    expect(text.stdout).toMatch(/^s\d {2}created \d{4}-\d\d-\d\dT.*Z {2}last seen \d{4}-.*Z$/m)
+    expect(text.stderr).toContain("3 live session(s) of 1")
+
+    // A mistyped --except would end the session meant to stay: nothing is revoked.
+    const typo = await cli([
+      "revoke-owner",
+      "1",
+      "--owner-field",
+      "user.id",
+      "--except",
+      "s9",
+      ...base,
+    ])
+    expect(typo.code).toBe(1)
+    expect(typo.stderr).toContain("--except s9: not a live session of 1; nothing was revoked")
+    expect((await store.sessionsOf(1)).length).toBe(3)
+
+    const kept = await cli([
+      "revoke-owner",
+      "1",
+      "--owner-field",
+      "user.id",
+      "--except",
+      "s2",
+      "--json",
+      ...base,
+    ])
+    expect(kept.code).toBe(0)
+    expect(JSON.parse(kept.stdout)).toEqual({owner: "1", revoked: 2, unconfirmed: []})
+    expect((await store.sessionsOf(1)).map((owned) => owned.id)).toEqual(["s2"])
+    expect(await store.get("s0")).toBeNull()
+    expect((await store.sessionsOf(2)).length).toBe(3)
   })
 
   it("clear without --yes and no terminal to ask on: refuses at once, even on an open pipe", async () => {

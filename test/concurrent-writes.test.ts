@@ -300,7 +300,7 @@ describe("with the sessions' serializers and options", () => {
     await store.set("u", anonymous)
     const devices = await store.sessionsOf(5)
     expect(devices.map((s) => s.id)).toEqual(["u"])
-    expect(devices[0]).toMatchObject({flash: "hello", userId: 5})
+    expect(devices[0]?.session).toMatchObject({flash: "hello", userId: 5})
   })
 
   it("bad values of the options are refused; redundant mode does not merge", async () => {

@@ -13,6 +13,7 @@ import {
   type RedisServer,
   startCluster,
   startRedisServer,
+  waitUntil,
 } from "./support/redis-servers.js"
 import {uniquePrefix} from "./support/sessions.js"
 
@@ -84,6 +85,33 @@ describe.each(CLIENT_KINDS.filter((kind) => KINDS.includes(kind.name)))(
       expect(replay.sid).not.toBe(sid)
       expect(await raw.type(prefix + sid)).toBe("hash")
       expect((await browser.request("GET", "/me")).body.user).toBeNull()
+    })
+
+    it("absoluteTimeout holds under @fastify/session: the creation time survives its saves", async () => {
+      const absolutePrefix = uniquePrefix("fastify-absolute")
+      const store = new RedisStore(connection.client, {prefix: absolutePrefix, absoluteTimeout: 2})
+      const short = await startApp(store)
+      try {
+        const browser = new Browser(short.base, "fastify")
+        await browser.request("POST", "/login")
+        const key = absolutePrefix + browser.sid
+        const createdAt = () => raw.get(key).then((v) => JSON.parse(String(v)).sessionCreatedAt)
+        const created = await createdAt()
+        expect(created).toBeGreaterThan(Date.now() - 2_000)
+        await browser.request("POST", "/count")
+        expect((await browser.request("POST", "/count")).body.views).toBe(2)
+        expect(await createdAt()).toBe(created)
+        const before = Date.now()
+        expect(await raw.pttl(key)).toBeLessThanOrEqual(created + 2_000 - before)
+        // Kept busy, the session still ends at its absolute time.
+        await waitUntil("the session to end", async () => {
+          const {body} = await browser.request("POST", "/count")
+          return body.views === 1
+        })
+        expect(await raw.exists(key)).toBe(false)
+      } finally {
+        await short.app.close()
+      }
     })
 
     it("saw no client errors", () => {

@@ -22,8 +22,11 @@ Commands:
   list                   The id of every readable session, one per line.
   show <sid>             One session, as JSON.
   revoke <sid>           End one session (final: a tombstone keeps it dead).
-  revoke-owner <owner>   End every session of one owner (needs --owner-field, and the app's
-                         store built with the option owner, which keeps the index).
+  sessions <owner>       One owner's live sessions, each with when it was created and last
+                         seen (needs --owner-field, as revoke-owner).
+  revoke-owner <owner>   End every session of one owner, but those named with --except
+                         (needs --owner-field, and the app's store built with the option
+                         owner, which keeps the index).
   clear                  End every session under the prefix (asks first, unless --yes).
 
 Options:
@@ -34,6 +37,8 @@ Options:
   --prefix <prefix>      Key prefix of the sessions. Default: sess:
   --owner-field <path>   Where a session names its owner, as the app's owner option reads it
                          (for example user.id).
+  --except <sid>         revoke-owner leaves this session alive (repeat for more). Each must
+                         be a live session of that owner, or nothing is revoked.
   --secret-env <name>    For an app that uses encryptedSerializer: the environment variable
                          holding a secret (repeat for old secrets, newest first). Secrets
                          are read from the environment only, never from the command line.
@@ -64,6 +69,7 @@ interface Parsed {
   client: ClientPackage | undefined
   prefix: string
   ownerField: string | undefined
+  except: string[]
   secretEnv: string[]
   scanCount: number | undefined
   json: boolean
@@ -76,6 +82,7 @@ const COMMANDS: Record<string, "none" | "one"> = {
   list: "none",
   show: "one",
   revoke: "one",
+  sessions: "one",
   "revoke-owner": "one",
   clear: "none",
 }
@@ -98,9 +105,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
   if ((arity === "none" && operand !== undefined) || extra.length > 0) {
     throw new UsageError(`Too many arguments for ${command}`)
   }
-  if (command === "revoke-owner" && values["owner-field"] === undefined) {
-    throw new UsageError("revoke-owner needs --owner-field (where a session names its owner)")
+  if ((command === "revoke-owner" || command === "sessions") && !values["owner-field"]) {
+    throw new UsageError(`${command} needs --owner-field (where a session names its owner)`)
   }
+  const except = values.except ?? []
+  if (except.length > 0 && command !== "revoke-owner") {
+    throw new UsageError("--except goes with revoke-owner only")
+  }
+  if (except.some((sid) => sid === "")) throw new UsageError("--except needs a session id")
   const client = values.client
   if (client !== undefined && !(CLIENT_PACKAGES as readonly string[]).includes(client)) {
     throw new UsageError(`--client must be one of ${CLIENT_PACKAGES.join(", ")}, not "${client}"`)
@@ -117,6 +129,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
     client: client as ClientPackage | undefined,
     prefix: values.prefix ?? "sess:",
     ownerField: values["owner-field"],
+    except,
     secretEnv: values["secret-env"] ?? [],
     scanCount: values["scan-count"] === undefined ? undefined : Number(values["scan-count"]),
     json: values.json === true,
@@ -135,6 +148,7 @@ function parseOptions(argv: string[]) {
       client: {type: "string"},
       prefix: {type: "string"},
       "owner-field": {type: "string"},
+      except: {type: "string", multiple: true},
       "secret-env": {type: "string", multiple: true},
       "scan-count": {type: "string"},
       json: {type: "boolean"},
@@ -238,9 +252,35 @@ async function run(store: RedisStore, options: Parsed, io: Io): Promise<number> 
       })
       return EXIT.done
     }
+    case "sessions": {
+      const owned = await store.sessionsOf(sid)
+      for (const {id, createdAt, lastSeenAt} of owned) {
+        print(`${id}  created ${timeText(createdAt)}  last seen ${timeText(lastSeenAt)}`, {
+          id,
+          createdAt: createdAt ?? null,
+          lastSeenAt: lastSeenAt ?? null,
+        })
+      }
+      if (!options.json) stderr.write(`${owned.length} live session(s) of ${sid}\n`)
+      return EXIT.done
+    }
     case "revoke-owner": {
+      if (options.except.length > 0) {
+        // A mistyped --except would end the very session it meant to keep: check first.
+        const live = new Set((await store.sessionsOf(sid)).map((owned) => owned.id))
+        const unknown = options.except.filter((id) => !live.has(id))
+        if (unknown.length > 0) {
+          stderr.write(
+            `--except ${unknown.join(", ")}: not a live session of ${sid}; nothing was revoked\n`,
+          )
+          return EXIT.notDone
+        }
+      }
       const unconfirmed: string[] = []
-      const revoked = await store.revokeOwner(sid, {unconfirmed: (ids) => unconfirmed.push(...ids)})
+      const revoked = await store.revokeOwner(sid, {
+        except: options.except,
+        unconfirmed: (ids) => unconfirmed.push(...ids),
+      })
       print(`revoked ${revoked} session(s) of ${sid}`, {owner: sid, revoked, unconfirmed})
       if (unconfirmed.length === 0) return EXIT.done
       const unread = unconfirmed.filter((id) => unreadable.has(id)).length
@@ -284,6 +324,11 @@ function serializerFrom(options: Parsed, env: NodeJS.ProcessEnv): Serializer {
     return secret
   })
   return encryptedSerializer({secrets})
+}
+
+/** A time for people: ISO 8601, or "unknown" (a session stored before times were kept). */
+function timeText(time: number | undefined): string {
+  return time === undefined ? "unknown" : new Date(time).toISOString()
 }
 
 function cannotRead(options: Parsed): string {

@@ -10,12 +10,22 @@
 // cannot be read (a parse failure, an encrypted session read without its secrets) or an
 // owner function that cannot judge it (a missing field) proves nothing: the entry stays,
 // and is reported as unconfirmed.
+//
+// maxSessionsPerOwner is decided by the index script, atomically, when a write would add an
+// id to the index: two logins at once never both fit in the last place. The sessions live
+// in other hash slots than the index, so on a cluster what follows is done in steps: an
+// evicted session's tombstone is placed after the index has taken it out (its id stays
+// refused in the index meanwhile), and a refusal is checked against the sessions themselves
+// (an entry whose session is gone no longer counts) before it stands.
 
+import calculateSlot from "cluster-key-slot"
 import type {SessionData} from "express-session"
+import {TooManySessionsError} from "../errors.js"
 import type {SessionClient} from "../redis/index.js"
-import {INDEX_PAGE, INDEX_SESSION, UNINDEX_SESSIONS} from "../redis/scripts.js"
 import {UNREADABLE, type Unreadable} from "../store/codec.js"
-import {describeValue} from "../store/keys.js"
+import {assertSid, describeValue} from "../store/keys.js"
+import {createdAtOf, type Lifetime} from "../store/lifetime.js"
+import {INDEX_PAGE, INDEX_SESSION, UNINDEX_SESSIONS} from "./index-scripts.js"
 
 /**
  * Says who owns a session (a user id, say), or undefined/null for nobody (an anonymous
@@ -33,6 +43,56 @@ export interface OwnerIndexDeps {
   /** What each key holds: a session, UNREADABLE, or null (no key, or a tombstone). */
   readEach(keys: string[]): Promise<(SessionData | Unreadable | null)[]>
   endSessions(keys: string[]): Promise<unknown>
+  /** maxSessionsPerOwner, when set. */
+  limit: OwnerLimit | undefined
+  /** Creation times and absoluteTimeout: a session past its time is not listed. */
+  lifetime: Lifetime | undefined
+}
+
+/** Options of `revokeOwner(owner, options)`. */
+export interface RevokeOptions {
+  /** Sessions to leave alive ("log out my other devices": the current one). */
+  except?: Iterable<string>
+  /**
+   * Told the ids of indexed sessions that could not be confirmed as the owner's (unreadable,
+   * or no owner found in them): they were left alive and kept in the index.
+   */
+  unconfirmed?: (ids: string[]) => void
+}
+
+/** One of an owner's sessions, as `sessionsOf` lists it. */
+export interface OwnedSession {
+  id: string
+  /** The session as stored. */
+  session: SessionData
+  /**
+   * When the store first wrote it (Unix ms); undefined for a session stored before the
+   * store kept creation times (it gets one at its next save).
+   */
+  createdAt: number | undefined
+  /**
+   * When it was last written or touched (Unix ms): its last request, or within `touchAfter`
+   * of it when that is on. Undefined for an entry indexed before the store kept it.
+   */
+  lastSeenAt: number | undefined
+}
+
+/** What happens when a write would give an owner more than `max` live sessions. */
+export interface OwnerLimit {
+  readonly max: number
+  readonly onTooMany: "revokeOldest" | "refuse"
+  /** How long an evicted id stays refused by the index (its tombstone's life). */
+  readonly refusalMs: number
+}
+
+/** What `track` found: "revoked" when the session was evicted and must not be written. */
+export type Admission = "ok" | "revoked"
+
+/** An indexed session confirmed as the owner's. */
+interface IndexedSession {
+  id: string
+  session: SessionData
+  lastSeenAt: number | undefined
 }
 
 export function validateOwner(owner: unknown): OwnerOf | undefined {
@@ -51,6 +111,32 @@ export function validateOwner(owner: unknown): OwnerOf | undefined {
  */
 export function ownerIndexKey(prefix: string, owner: string): string {
   return `owners:${prefix}${owner}`
+}
+
+/**
+ * The key of an owner's "seen" set, in the same hash slot as the index (the scripts use
+ * both). An index key with a hash tag ("{app}" in the prefix) gives its tag to the seen key;
+ * one without is made the seen key's tag. An index key that cannot be a tag (a "}" in the
+ * owner id) gets the first small number whose slot is its slot. The three shapes never meet.
+ */
+export function seenKey(indexKey: string): string {
+  const slot = calculateSlot(indexKey)
+  const tagged = `owners-seen:${indexKey.slice("owners:".length)}`
+  if (calculateSlot(tagged) === slot) return tagged
+  const asTag = `owners-seen#{${indexKey}}`
+  if (calculateSlot(asTag) === slot) return asTag
+  return `owners-seen#{${numberInSlot(slot)}}${indexKey}`
+}
+
+const numbersBySlot = new Map<number, string>()
+
+function numberInSlot(slot: number): string {
+  let found = numbersBySlot.get(slot)
+  for (let n = 0; found === undefined; n++) {
+    if (calculateSlot(`${n}`) === slot) found = `${n}`
+  }
+  numbersBySlot.set(slot, found)
+  return found
 }
 
 /** An owner id as the index keys it; a caller's bad value is a TypeError, never a key. */
@@ -77,26 +163,57 @@ export class OwnerIndex {
 
   /**
    * Puts `sid` in its owner's index, scored by when it expires (`ttlMs` from now;
-   * undefined: never). Nothing to do for a session nobody owns.
+   * undefined: never), and applies maxSessionsPerOwner: resolves once any session evicted
+   * to make room is ended, and rejects with TooManySessionsError when the limit refuses.
+   * Resolves to "revoked" when `sid` itself was evicted (its write must not happen).
+   * Nothing to do for a session nobody owns.
    */
-  track(sid: string, session: SessionData, ttlMs: number | undefined): Promise<unknown> {
+  track(sid: string, session: SessionData, ttlMs: number | undefined): Promise<Admission> {
     // An owner function that throws (an anonymous session it was not written for): nobody's,
-    // not indexed, and the write goes on. A result that is no owner id is still an error.
+    // not indexed, and the write goes on. A result that is no owner id is still an error,
+    // thrown here, before the caller writes anything.
     let found: unknown
     try {
       found = this.#deps.ownerOf(session)
     } catch {
-      return Promise.resolve()
+      return ADMITTED
     }
     const owner = ownerId(found, "options.owner's result")
-    if (owner === undefined) return Promise.resolve()
+    return owner === undefined ? ADMITTED : this.#admit(owner, sid, ttlMs)
+  }
+
+  async #admit(owner: string, sid: string, ttlMs: number | undefined): Promise<Admission> {
+    let reply = await this.#index(owner, sid, ttlMs)
+    if (reply[0] === "refused") {
+      // Entries whose sessions are gone still counted: check them, then ask once more.
+      await checkAll(this.#checkedBatches(owner))
+      reply = await this.#index(owner, sid, ttlMs)
+      if (reply[0] === "refused") throw new TooManySessionsError(this.#deps.limit?.max ?? 0)
+    }
+    if (reply[0] === "evicted") {
+      await this.#deps.endSessions(reply.slice(1).map((id) => this.#deps.prefix + id))
+    }
+    return reply[0] === "revoked" ? "revoked" : "ok"
+  }
+
+  async #index(owner: string, sid: string, ttlMs: number | undefined): Promise<string[]> {
+    const {limit, prefix, redis} = this.#deps
     const now = Date.now()
     const expires = ttlMs === undefined ? "+inf" : `${now + ttlMs}`
-    return this.#deps.redis.runScript(
+    const index = ownerIndexKey(prefix, owner)
+    const reply = await redis.runScript(
       INDEX_SESSION,
-      [ownerIndexKey(this.#deps.prefix, owner)],
-      [sid, expires, `${now}`],
+      [index, seenKey(index)],
+      [
+        sid,
+        expires,
+        `${now}`,
+        `${limit?.max ?? 0}`,
+        limit?.onTooMany ?? "revokeOldest",
+        `${now + (limit?.refusalMs ?? 0)}`,
+      ],
     )
+    return (reply as unknown[]).map(String)
   }
 
   /** Takes a destroyed session out of its owner's index (`session`: what it held, if any). */
@@ -108,39 +225,41 @@ export class OwnerIndex {
   /** Takes `sids` out of `owner`'s index. */
   untrack(owner: string, sids: readonly string[]): Promise<unknown> {
     if (sids.length === 0) return Promise.resolve(0)
-    return this.#deps.redis.runScript(
-      UNINDEX_SESSIONS,
-      [ownerIndexKey(this.#deps.prefix, owner)],
-      sids,
-    )
+    const index = ownerIndexKey(this.#deps.prefix, owner)
+    return this.#deps.redis.runScript(UNINDEX_SESSIONS, [index, seenKey(index)], sids)
   }
 
-  /** Every live session of `owner`, each with its id. */
-  async sessionsOf(owner: unknown): Promise<[string, SessionData][]> {
-    const found: [string, SessionData][] = []
+  /** Every live session of `owner`, each with its id, data and times. */
+  async sessionsOf(owner: unknown): Promise<OwnedSession[]> {
+    const found: OwnedSession[] = []
+    const {lifetime} = this.#deps
     for await (const batch of this.#checkedBatches(ownerId(owner, "The owner"))) {
-      found.push(...batch.theirs)
+      const now = Date.now()
+      for (const {id, session, lastSeenAt} of batch.theirs) {
+        if (lifetime?.isOver(session, now)) continue
+        found.push({id, session, createdAt: createdAtOf(session), lastSeenAt})
+      }
     }
     return found
   }
 
   /**
-   * Ends every session of `owner` as `destroy` does. Resolves to how many were ended, and the
-   * ids of indexed sessions that could not be confirmed as the owner's (left alone).
+   * Ends every session of `owner` as `destroy` does, but those in `except`. Resolves to how
+   * many were ended, and the ids of indexed sessions that could not be confirmed as the
+   * owner's (left alone).
    */
-  async revoke(owner: unknown): Promise<{revoked: number; unconfirmed: string[]}> {
+  async revoke(owner: unknown, spared: unknown): Promise<{revoked: number; unconfirmed: string[]}> {
     const id = ownerId(owner, "The owner")
+    const except = exceptSet(spared)
     let revoked = 0
     const unconfirmed: string[] = []
     for await (const batch of this.#checkedBatches(id)) {
-      unconfirmed.push(...batch.unconfirmed)
-      if (batch.theirs.length === 0) continue
-      await this.#deps.endSessions(batch.theirs.map(([sid]) => this.#deps.prefix + sid))
-      await this.untrack(
-        id as string,
-        batch.theirs.map(([sid]) => sid),
-      )
-      revoked += batch.theirs.length
+      unconfirmed.push(...batch.unconfirmed.filter((sid) => !except.has(sid)))
+      const ending = batch.theirs.map((held) => held.id).filter((sid) => !except.has(sid))
+      if (ending.length === 0) continue
+      await this.#deps.endSessions(ending.map((sid) => this.#deps.prefix + sid))
+      await this.untrack(id as string, ending)
+      revoked += ending.length
     }
     return {revoked, unconfirmed}
   }
@@ -152,12 +271,13 @@ export class OwnerIndex {
    */
   async *#checkedBatches(
     owner: string | undefined,
-  ): AsyncGenerator<{theirs: [string, SessionData][]; unconfirmed: string[]}> {
+  ): AsyncGenerator<{theirs: IndexedSession[]; unconfirmed: string[]}> {
     if (owner === undefined) throw new TypeError("The owner must be given")
     const {prefix, readEach} = this.#deps
-    for await (const sids of this.#indexedIds(owner)) {
+    for await (const entries of this.#indexedIds(owner)) {
+      const sids = entries.map((entry) => entry.id)
       const held = await readEach(sids.map((sid) => prefix + sid))
-      const theirs: [string, SessionData][] = []
+      const theirs: IndexedSession[] = []
       const unconfirmed: string[] = []
       const gone: string[] = []
       sids.forEach((sid, i) => {
@@ -166,7 +286,7 @@ export class OwnerIndex {
         else if (session === UNREADABLE) unconfirmed.push(sid)
         else {
           const who = this.#ownerOrNone(session)
-          if (who === owner) theirs.push([sid, session])
+          if (who === owner) theirs.push({id: sid, session, lastSeenAt: entries[i]?.lastSeenAt})
           // No owner found in a readable session (a field the caller named wrongly, say).
           else if (who === undefined) unconfirmed.push(sid)
           else gone.push(sid)
@@ -186,34 +306,65 @@ export class OwnerIndex {
     }
   }
 
-  /** The ids in the owner's index whose expiry is still ahead, `batchSize` at a time. */
-  async *#indexedIds(owner: string): AsyncGenerator<string[]> {
+  /**
+   * The ids in the owner's index whose expiry is still ahead, each with when it was last
+   * seen, `batchSize` at a time.
+   */
+  async *#indexedIds(owner: string): AsyncGenerator<{id: string; lastSeenAt?: number}[]> {
     const {redis, prefix, batchSize} = this.#deps
     const key = ownerIndexKey(prefix, owner)
+    const keys = [key, seenKey(key)]
     const seen = new Set<string>()
     let cursor = "0"
     do {
       const now = Date.now()
-      const reply = (await redis.runScript(
-        INDEX_PAGE,
-        [key],
-        [cursor, `${batchSize}`, `${now}`],
-      )) as [unknown, unknown[]]
+      const reply = (await redis.runScript(INDEX_PAGE, keys, [
+        cursor,
+        `${batchSize}`,
+        `${now}`,
+      ])) as [unknown, unknown[]]
       cursor = String(reply[0])
-      const fresh: string[] = []
+      const fresh: {id: string; lastSeenAt?: number}[] = []
       const entries = reply[1]
-      for (let i = 0; i + 1 < entries.length; i += 2) {
+      for (let i = 0; i + 2 < entries.length; i += 3) {
         const sid = String(entries[i])
         const expires = scoreOf(entries[i + 1])
+        const lastSeen = String(entries[i + 2])
         if (expires >= now && !seen.has(sid)) {
           seen.add(sid)
-          fresh.push(sid)
+          fresh.push(lastSeen === "" ? {id: sid} : {id: sid, lastSeenAt: Number(lastSeen)})
         }
       }
       for (let start = 0; start < fresh.length; start += batchSize) {
         yield fresh.slice(start, start + batchSize)
       }
     } while (cursor !== "0")
+  }
+}
+
+const ADMITTED: Promise<Admission> = Promise.resolve("ok")
+
+/** `except` of revokeOwner, checked: session ids, in any iterable but a string. */
+function exceptSet(except: unknown): Set<string> {
+  if (except === undefined) return new Set()
+  if (
+    typeof except === "string" ||
+    typeof (except as Iterable<unknown> | null)?.[Symbol.iterator] !== "function"
+  ) {
+    throw new TypeError(`except must be a list of session ids; got ${describeValue(except)}`)
+  }
+  const ids = new Set<string>()
+  for (const sid of except as Iterable<unknown>) {
+    assertSid(sid)
+    ids.add(sid)
+  }
+  return ids
+}
+
+/** Runs a walk to its end, for what it does on the way. */
+async function checkAll(walk: AsyncIterable<unknown>): Promise<void> {
+  for await (const _batch of walk) {
+    // each batch drops the entries it found gone
   }
 }
 

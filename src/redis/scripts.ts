@@ -20,7 +20,7 @@ export interface LuaScript {
   readonly sha: string
 }
 
-function luaScript(name: string, source: string): LuaScript {
+export function luaScript(name: string, source: string): LuaScript {
   return {name, source, sha: createHash("sha1").update(source).digest("hex")}
 }
 
@@ -140,59 +140,6 @@ export function runScript<T>(
     throw error
   })
 }
-
-// The per-owner index (option `owner`): one sorted set per owner, outside the session keys,
-// its members the owner's session ids scored by when each expires (Unix ms, +inf for none).
-// Being a sorted set, SCAN ... TYPE string never lists it as a session.
-
-/**
- * Adds (or re-times) a session in its owner's index, drops entries already expired, and
- * keeps the index alive exactly as long as its longest-lived session.
- * KEYS[1]: the owner's index
- * ARGV[1]: the session id
- * ARGV[2]: when it expires (Unix ms), or +inf
- * ARGV[3]: now (Unix ms)
- */
-export const INDEX_SESSION = luaScript(
-  "index-session",
-  `redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] == 'inf' then
-  redis.call('PERSIST', KEYS[1])
-else
-  redis.call('PEXPIREAT', KEYS[1], last[2])
-end
-return 1`,
-)
-
-/**
- * One page of an owner's index (ZSCAN: every entry present for the whole walk is seen). The
- * first page drops the entries already expired.
- * KEYS[1]: the owner's index
- * ARGV[1]: the cursor ("0" to start)
- * ARGV[2]: the COUNT hint
- * ARGV[3]: now (Unix ms)
- * Reply:   {next cursor, {id, score, id, score, ...}}
- */
-export const INDEX_PAGE = luaScript(
-  "index-page",
-  `if ARGV[1] == '0' then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3]) end
-return redis.call('ZSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])`,
-)
-
-/**
- * Removes session ids from an owner's index (one ZREM each: no argument-count limit).
- * KEYS[1]: the owner's index
- * ARGV:    the session ids
- * Reply:   how many were there
- */
-export const UNINDEX_SESSIONS = luaScript(
-  "unindex-sessions",
-  `local removed = 0
-for _, id in ipairs(ARGV) do removed = removed + redis.call('ZREM', KEYS[1], id) end
-return removed`,
-)
 
 // Cluster bulk work in one command per batch. A SCAN batch comes from one master, but its keys
 // fall in as many slots as keys, so a command per slot is a command per key. Redis 7 lets a

@@ -115,6 +115,31 @@ export interface RedisStoreSettings {
    */
   owner?: OwnerOf | undefined
   /**
+   * Seconds after its creation at which a session ends, however active it is (an absolute
+   * timeout, beside the idle one the cookie gives). Its life in Redis is never set beyond
+   * that moment, and `get` never returns it after. The creation time is kept in the session
+   * as the field `sessionCreatedAt` (Unix ms), which the app sees: see docs/devices.md.
+   * @default 0 (off)
+   * @example new RedisStore({client, absoluteTimeout: 12 * 60 * 60}) // 12 hours
+   */
+  absoluteTimeout?: number | undefined
+  /**
+   * The most live sessions one owner may have (needs `owner`). A write that would add one
+   * more does what `onTooManySessions` says, decided atomically in Redis: ten logins at once
+   * still leave at most this many.
+   * @default undefined (no limit)
+   * @example new RedisStore({client, owner: (s) => s.userId, maxSessionsPerOwner: 3})
+   */
+  maxSessionsPerOwner?: number | undefined
+  /**
+   * With maxSessionsPerOwner, what a write over the limit does. "revokeOldest": the owner's
+   * least recently seen other session ends (final, as `destroy`). "refuse": the write is
+   * rejected with a `TooManySessionsError` and nothing changes.
+   * @default "revokeOldest"
+   * @example new RedisStore({client, owner, maxSessionsPerOwner: 1, onTooManySessions: "refuse"})
+   */
+  onTooManySessions?: "revokeOldest" | "refuse" | undefined
+  /**
    * What a save does when another request of the same user saved the session after this
    * one loaded it. "merge": the save keeps the other request's changes, field by field (top
    * level): a field this request did not change keeps what the other wrote; one both changed
@@ -301,4 +326,34 @@ export function validateMaxBytes(maxBytes: unknown): number | undefined {
     )
   }
   return maxBytes
+}
+
+/** maxSessionsPerOwner, which needs an owner to count by. */
+export function validateMaxSessionsPerOwner(max: unknown, owner: unknown): number | undefined {
+  if (max === undefined) return undefined
+  if (typeof max !== "number" || !Number.isSafeInteger(max) || max < 1) {
+    throw new TypeError(
+      `options.maxSessionsPerOwner must be a positive integer; got ${describeValue(max)}`,
+    )
+  }
+  if (owner === undefined) {
+    throw new TypeError("options.maxSessionsPerOwner needs the option owner (who owns a session)")
+  }
+  return max
+}
+
+export function validateOnTooManySessions(
+  value: unknown,
+  maxSessionsPerOwner: number | undefined,
+): "revokeOldest" | "refuse" {
+  if (value === undefined) return "revokeOldest"
+  if (value !== "revokeOldest" && value !== "refuse") {
+    throw new TypeError(
+      `options.onTooManySessions must be "revokeOldest" or "refuse"; got ${describeValue(value)}`,
+    )
+  }
+  if (maxSessionsPerOwner === undefined) {
+    throw new TypeError("options.onTooManySessions needs options.maxSessionsPerOwner")
+  }
+  return value
 }

@@ -5,11 +5,12 @@
 
 import {BulkSessions} from "../bulk/bulk.js"
 import type {CorruptSessionError} from "../errors.js"
-import {OwnerIndex, validateOwner} from "../owners/owner-index.js"
+import {OwnerIndex, type OwnerLimit, validateOwner} from "../owners/owner-index.js"
 import {Availability} from "../redis/availability.js"
 import {type Backend, prepareBackend} from "../redis/backend.js"
 import type {ServerEvent, ServerReport} from "../redis/redundant.js"
 import {SessionCodec} from "./codec.js"
+import {Lifetime} from "./lifetime.js"
 import {MergingWriter} from "./merge.js"
 import {
   DEFAULT_TOMBSTONE_SECONDS,
@@ -18,6 +19,8 @@ import {
   validateConcurrentWrites,
   validateFlag,
   validateMaxBytes,
+  validateMaxSessionsPerOwner,
+  validateOnTooManySessions,
   validatePrefix,
   validateResolveConflict,
   validateScanCount,
@@ -27,6 +30,7 @@ import {
 } from "./options.js"
 import {tombstonePolicy} from "./tombstone-policy.js"
 import {type TtlOption, validateTtlOption} from "./ttl.js"
+import {SessionWrites} from "./writes.js"
 
 /** The store's settings, checked; the store exposes them as read-only fields. */
 export interface StoreSettings {
@@ -41,9 +45,13 @@ export interface StoreSettings {
   readonly scanCount: number
   readonly maxBytes: number | undefined
   readonly concurrentWrites: ConcurrentWrites
+  readonly absoluteTimeout: number
+  readonly maxSessionsPerOwner: number | undefined
+  readonly onTooManySessions: OnTooManySessions
 }
 
 export type ConcurrentWrites = "merge" | "overwrite"
+export type OnTooManySessions = "revokeOldest" | "refuse"
 
 export interface StoreParts {
   readonly settings: StoreSettings
@@ -54,6 +62,10 @@ export interface StoreParts {
   readonly availability: Availability | undefined
   /** Saves for concurrentWrites "merge"; undefined for "overwrite". */
   readonly merging: MergingWriter | undefined
+  /** Creation times, kept with `owner` or `absoluteTimeout`; undefined otherwise. */
+  readonly lifetime: Lifetime | undefined
+  /** set and touch. */
+  readonly writes: SessionWrites
 }
 
 /** How the parts speak to the store: its events. */
@@ -65,7 +77,7 @@ export interface StoreVoice {
 
 export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): StoreParts {
   const timeout = validateTimeout(options.timeout)
-  const settings: StoreSettings = {
+  const settings = {
     timeout,
     tombstoneSeconds: validateSeconds(
       "tombstoneSeconds",
@@ -87,6 +99,21 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
   }
   const resolveConflict = validateResolveConflict(options.resolveConflict)
   const ownerOf = validateOwner(options.owner)
+  const absoluteTimeout = validateSeconds("absoluteTimeout", options.absoluteTimeout, 0)
+  const maxSessionsPerOwner = validateMaxSessionsPerOwner(options.maxSessionsPerOwner, ownerOf)
+  const onTooManySessions = validateOnTooManySessions(
+    options.onTooManySessions,
+    maxSessionsPerOwner,
+  )
+  const limit: OwnerLimit | undefined =
+    maxSessionsPerOwner === undefined
+      ? undefined
+      : {
+          max: maxSessionsPerOwner,
+          onTooMany: onTooManySessions,
+          // An evicted id stays refused while its tombstone keeps it dead (a minute at least).
+          refusalMs: Math.max(settings.tombstoneSeconds, 60) * 1000,
+        }
   const connectionEvents = validateFlag("connectionEvents", options.connectionEvents ?? true)
   const buildBackend = prepareBackend(options)
 
@@ -110,6 +137,9 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
   const codec = new SessionCodec(settings.serializer, voice.corrupt, settings.maxBytes)
   const {prefix, scanCount} = settings
   const bulk = new BulkSessions({redis, prefix, scanCount, codec})
+  // Creation times are kept for absoluteTimeout, and for sessionsOf (with an owner).
+  const lifetime =
+    absoluteTimeout > 0 || ownerOf !== undefined ? new Lifetime(absoluteTimeout * 1000) : undefined
   const owners =
     ownerOf &&
     new OwnerIndex({
@@ -119,6 +149,8 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
       batchSize: scanCount,
       readEach: (keys) => bulk.readEach(keys),
       endSessions: (keys) => bulk.end(keys, undefined),
+      limit,
+      lifetime,
     })
   availability = connectionEvents
     ? new Availability(redis, voice.connection, retryMs, firstConnectionMs)
@@ -133,5 +165,16 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
           merged: (sid, session, ttlMs) => owners?.track(sid, session, ttlMs),
         })
       : undefined
-  return {settings, backend, codec, bulk, owners, availability, merging}
+  const checked = {...settings, absoluteTimeout, maxSessionsPerOwner, onTooManySessions}
+  return {
+    settings: checked,
+    writes: new SessionWrites(checked, {redis, codec, owners, merging, lifetime}),
+    backend,
+    codec,
+    bulk,
+    owners,
+    availability,
+    merging,
+    lifetime,
+  }
 }

@@ -1,14 +1,15 @@
 import {type Session, type SessionData, Store} from "express-session"
 import type {BulkSessions, Progress} from "../bulk/bulk.js"
 import type {CorruptSessionError} from "../errors.js"
-import type {OwnerIndex} from "../owners/owner-index.js"
+import type {OwnedSession, OwnerIndex, RevokeOptions} from "../owners/owner-index.js"
 import type {Availability} from "../redis/availability.js"
 import type {Backend} from "../redis/backend.js"
 import type {SessionClient, Tombstoned} from "../redis/index.js"
 import {type Callback, withCallback} from "./callback.js"
 import type {SessionCodec} from "./codec.js"
 import type {RedisStoreEvents, StoreListener} from "./events.js"
-import {assertSid, describeValue, sidError} from "./keys.js"
+import {assertSid, sidError} from "./keys.js"
+import type {Lifetime} from "./lifetime.js"
 import {carryMark, type MergingWriter, markLoaded} from "./merge.js"
 import {
   type RedisClientLike,
@@ -17,18 +18,12 @@ import {
   resolveOptions,
   type Serializer,
 } from "./options.js"
-import {assembleStore, type ConcurrentWrites} from "./parts.js"
-import {markExpiry, touchCanWait, unmarkExpiry} from "./touch-after.js"
-import {sessionTtlMs, type TtlOption} from "./ttl.js"
+import {assembleStore, type ConcurrentWrites, type OnTooManySessions} from "./parts.js"
+import {markExpiry} from "./touch-after.js"
+import type {TtlOption} from "./ttl.js"
+import type {SessionWrites} from "./writes.js"
 
-/** Options of `revokeOwner(owner, options)`. */
-export interface RevokeOptions {
-  /**
-   * Told the ids of indexed sessions that could not be confirmed as the owner's (unreadable,
-   * or no owner found in them): they were left alive and kept in the index.
-   */
-  unconfirmed?: (ids: string[]) => void
-}
+export type {OwnedSession, RevokeOptions}
 
 /** A session as `all()` returns it: the stored data with its id. */
 export type SessionWithId = SessionData & {id: string}
@@ -72,6 +67,12 @@ export class RedisStore extends Store {
   readonly maxBytes: number | undefined
   /** "merge": a save keeps other requests' changes; "overwrite": the last save wins. */
   readonly concurrentWrites: ConcurrentWrites
+  /** Seconds after its creation at which a session ends, however active; 0 when off. */
+  readonly absoluteTimeout: number
+  /** The most live sessions one owner may have; undefined when unlimited. */
+  readonly maxSessionsPerOwner: number | undefined
+  /** What a write over maxSessionsPerOwner does. */
+  readonly onTooManySessions: OnTooManySessions
   readonly #redis: SessionClient
   readonly #availability: Availability | undefined
   readonly #codec: SessionCodec
@@ -82,12 +83,22 @@ export class RedisStore extends Store {
   readonly #backend: Backend
   /** Saves with concurrentWrites "merge"; undefined for "overwrite". */
   readonly #merging: MergingWriter | undefined
+  /** Creation times (with `owner` or `absoluteTimeout`); undefined when not kept. */
+  readonly #lifetime: Lifetime | undefined
+  /** set and touch. */
+  readonly #writes: SessionWrites
+  /** True when a read session needs a look before `get` returns it (a mark, a time check). */
+  readonly #readsNeedCare: boolean
   #warnedAboutCorruption = false
   /** A GET reply as a session. Not a string: nothing there, or a tombstone (destroyed). */
   readonly #readReply = (raw: string | null | Tombstoned, key: string) => {
     if (typeof raw !== "string") return null
     const read = this.#codec.readAt(raw, key, this.prefix.length)
-    return this.#merging === undefined ? read : markRead(read, key, raw)
+    if (!this.#readsNeedCare || read === null) return read
+    if (read instanceof Promise) {
+      return read.then((session) => session && this.#loaded(session, key, raw))
+    }
+    return this.#loaded(read, key, raw)
   }
 
   constructor(options: RedisStoreOptions)
@@ -111,7 +122,13 @@ export class RedisStore extends Store {
     this.scanCount = checked.scanCount
     this.maxBytes = checked.maxBytes
     this.concurrentWrites = checked.concurrentWrites
+    this.absoluteTimeout = checked.absoluteTimeout
+    this.maxSessionsPerOwner = checked.maxSessionsPerOwner
+    this.onTooManySessions = checked.onTooManySessions
     this.#merging = parts.merging
+    this.#lifetime = parts.lifetime
+    this.#writes = parts.writes
+    this.#readsNeedCare = parts.merging !== undefined || checked.absoluteTimeout > 0
     this.#backend = parts.backend
     this.#redis = parts.backend.redis
     this.clients = parts.backend.clients
@@ -154,7 +171,13 @@ export class RedisStore extends Store {
     const session = await this.#codec.read(found.value, sid)
     if (session === null) return null
     markExpiry(session, found.ttlMs, Date.now())
-    return this.#merging === undefined ? session : markLoaded(session, key, found.value)
+    return this.#loaded(session, key, found.value)
+  }
+
+  /** A session read from `key` as `get` returns it: null once past its absolute time. */
+  #loaded(session: SessionData, key: string, raw: string): SessionData | null {
+    if (this.#lifetime?.isOver(session, Date.now())) return null
+    return this.#merging === undefined ? session : markLoaded(session, key, raw)
   }
 
   /**
@@ -180,36 +203,8 @@ export class RedisStore extends Store {
   set(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
     return callback == null
-      ? this.#set(sid, session)
-      : withCallback(callback, () => this.#set(sid, session))
-  }
-
-  #set(sid: string, session: SessionData): Promise<void> {
-    try {
-      assertSid(sid)
-      assertSessionObject(session)
-      const key = this.prefix + sid
-      const ttlMs = sessionTtlMs(session, this.ttl, Date.now())
-      if (ttlMs <= 0) return this.#redis.retime(key, ttlMs)
-      if (this.touchAfter > 0) unmarkExpiry(session)
-      const serialized = this.#codec.serialize(session)
-      if (typeof serialized === "string") return this.#write(sid, key, session, serialized, ttlMs)
-      return serialized.then((value) => this.#write(sid, key, session, value, ttlMs))
-    } catch (error) {
-      return Promise.reject(error)
-    }
-  }
-
-  #write(sid: string, key: string, session: SessionData, value: string, ttlMs: number) {
-    const lifetime = this.disableTTL ? undefined : ttlMs
-    // Before the write: an owner function that fails leaves nothing written.
-    const indexed = this.#owners?.track(sid, session, lifetime)
-    // A destroyed session stays dead: the layer's write leaves a tombstone as it is.
-    const written =
-      this.#merging === undefined
-        ? this.#redis.write(key, value, lifetime)
-        : this.#merging.write(sid, key, session, value, lifetime)
-    return indexed === undefined ? written : Promise.all([written, indexed]).then(nothing)
+      ? this.#writes.set(sid, session)
+      : withCallback(callback, () => this.#writes.set(sid, session))
   }
 
   /**
@@ -220,26 +215,8 @@ export class RedisStore extends Store {
   override touch(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
     return callback == null
-      ? this.#touch(sid, session)
-      : withCallback(callback, () => this.#touch(sid, session))
-  }
-
-  #touch(sid: string, session: SessionData): Promise<void> {
-    try {
-      assertSid(sid)
-      assertSessionObject(session)
-      if (this.disableTouch || this.disableTTL) return DONE
-      const now = Date.now()
-      const ttlMs = sessionTtlMs(session, this.ttl, now)
-      if (this.touchAfter > 0 && touchCanWait(session, ttlMs, this.touchAfter * 1000, now)) {
-        return DONE
-      }
-      const indexed = ttlMs > 0 ? this.#owners?.track(sid, session, ttlMs) : undefined
-      const retimed = this.#redis.retime(this.prefix + sid, ttlMs)
-      return indexed === undefined ? retimed : Promise.all([retimed, indexed]).then(nothing)
-    } catch (error) {
-      return Promise.reject(error)
-    }
+      ? this.#writes.touch(sid, session)
+      : withCallback(callback, () => this.#writes.touch(sid, session))
   }
 
   /**
@@ -316,26 +293,26 @@ export class RedisStore extends Store {
   }
 
   /**
-   * Every live session of one owner (option `owner`), each with its id, in time proportional
-   * to that owner's sessions. Checked against the sessions themselves: one that expired,
-   * was destroyed or changed hands since it was indexed is not listed.
+   * Every live session of one owner (option `owner`), each with its id, its data, when it
+   * was created and when it was last seen, in time proportional to that owner's sessions.
+   * Checked against the sessions themselves: one that expired, was destroyed or changed
+   * hands since it was indexed is not listed.
    * @example const devices = await store.sessionsOf(user.id)
    */
-  sessionsOf(owner: string | number): Promise<SessionWithId[]>
-  sessionsOf(owner: string | number, callback: Callback<SessionWithId[]>): Promise<void>
-  sessionsOf(owner: string | number, callback?: Callback<SessionWithId[]>): Promise<unknown> {
-    return withCallback(callback, async () => {
-      const found = await this.#ownerIndex("sessionsOf").sessionsOf(owner)
-      return found.map(([id, session]) => Object.assign(session, {id}))
-    })
+  sessionsOf(owner: string | number): Promise<OwnedSession[]>
+  sessionsOf(owner: string | number, callback: Callback<OwnedSession[]>): Promise<void>
+  sessionsOf(owner: string | number, callback?: Callback<OwnedSession[]>): Promise<unknown> {
+    return withCallback(callback, async () => this.#ownerIndex("sessionsOf").sessionsOf(owner))
   }
 
   /**
-   * Logs one owner out everywhere: ends each of their sessions as `destroy` does (final,
-   * with tombstones). Resolves to how many sessions were ended. An indexed session that
-   * cannot be confirmed as the owner's (its value cannot be read, or the owner function finds
-   * no owner in it) is left alone and kept in the index; `{unconfirmed}` hears their ids.
+   * Logs one owner out everywhere, or everywhere but `{except}` ("log out my other
+   * devices"): ends each of their sessions as `destroy` does (final, with tombstones).
+   * Resolves to how many sessions were ended. An indexed session that cannot be confirmed as
+   * the owner's (its value cannot be read, or the owner function finds no owner in it) is
+   * left alone and kept in the index; `{unconfirmed}` hears their ids.
    * @example await store.revokeOwner(user.id) // after a password change
+   * @example await store.revokeOwner(user.id, {except: [req.sessionID]})
    */
   revokeOwner(owner: string | number): Promise<number>
   revokeOwner(owner: string | number, callback: Callback<number>): Promise<void>
@@ -347,7 +324,8 @@ export class RedisStore extends Store {
     const options = typeof callbackOrOptions === "object" ? callbackOrOptions : undefined
     const callback = typeof callbackOrOptions === "object" ? undefined : callbackOrOptions
     return withCallback(callback, async () => {
-      const {revoked, unconfirmed} = await this.#ownerIndex("revokeOwner").revoke(owner)
+      const index = this.#ownerIndex("revokeOwner")
+      const {revoked, unconfirmed} = await index.revoke(owner, options?.except)
       if (unconfirmed.length > 0) options?.unconfirmed?.(unconfirmed)
       return revoked
     })
@@ -371,27 +349,5 @@ export class RedisStore extends Store {
         {type: "RedisStoreWarning"},
       )
     }
-  }
-}
-
-const DONE: Promise<void> = Promise.resolve()
-
-/** `markLoaded` for what the codec read: a session, null, or a promise of either. */
-function markRead(
-  read: SessionData | null | Promise<SessionData | null>,
-  key: string,
-  raw: string,
-): SessionData | null | Promise<SessionData | null> {
-  if (read === null) return null
-  if (read instanceof Promise)
-    return read.then((session) => session && markLoaded(session, key, raw))
-  return markLoaded(read, key, raw)
-}
-
-function nothing(): void {}
-
-function assertSessionObject(session: unknown): asserts session is SessionData {
-  if (typeof session !== "object" || session === null || Array.isArray(session)) {
-    throw new TypeError(`A session must be an object; got ${describeValue(session)}`)
   }
 }

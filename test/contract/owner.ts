@@ -33,7 +33,7 @@ export function ownerContract(ctx: ContractContext): void {
 
       const listed = await store.sessionsOf(1)
       expect(listed.map((session) => session.id).sort()).toEqual([...mine].sort())
-      expect(listed.every((session) => session.user?.id === 1)).toBe(true)
+      expect(listed.every(({session}) => session.user?.id === 1)).toBe(true)
 
       expect(await store.revokeOwner(1)).toBe(8)
       expect(await ctx.raw.exists(indexKey(prefix, 1))).toBe(false)
