@@ -77,7 +77,8 @@ describe.each(["node-redis 6 client", "node-redis 6 cluster", "ioredis 6 client"
           else await store.set("busy", {...loaded, views: saves})
           saves += 1
           const left = await raw.pttl(key)
-          if (left > 0) expect(left).toBeLessThanOrEqual(created + 3_000 - before)
+          // PX counts from when Redis runs the command: its trip there may add a few ms.
+          if (left > 0) expect(left).toBeLessThanOrEqual(created + 3_000 - before + 50)
           expect(saves).toBeLessThan(20)
           await delay(500)
         }

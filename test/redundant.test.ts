@@ -78,6 +78,25 @@ describe.each([2, 3])("redundant mode on %i servers", (count) => {
     }
   })
 
+  it("absoluteTimeout: every server holds the creation time and a life capped by it; get refuses one past it", async () => {
+    const prefix = uniquePrefix("red-absolute")
+    const clients = connections.map((connection) => connection.client)
+    const store = new RedisStore({clients, prefix, timeout: TIMEOUT_MS, absoluteTimeout: 60})
+    await store.set("a", makeSession(600_000))
+    const created = (await store.get("a"))?.sessionCreatedAt as number
+    expect(created).toBeGreaterThan(Date.now() - 5_000)
+    for (const server of servers) {
+      await vi.waitFor(async () => {
+        expect(String(await server.command("GET", key(prefix, "a")))).toContain(`${created}`)
+        const left = Number(await server.command("PTTL", key(prefix, "a")))
+        expect(left).toBeGreaterThan(0)
+        expect(left).toBeLessThanOrEqual(60_000)
+      }, WAIT)
+    }
+    await store.set("old", {...makeSession(600_000), sessionCreatedAt: Date.now() - 61_000})
+    expect(await store.get("old")).toBeNull()
+  })
+
   it("one server killed: every method goes on within the bound; the server is named down, then up", async () => {
     const {store, events} = newStore()
     const session = makeSession()

@@ -5,6 +5,8 @@ declare module "express-session" {
     user?: {id: number; name: string}
     cart?: number[]
     views?: number
+    /** Written by the store with owner or absoluteTimeout (docs/devices.md). */
+    sessionCreatedAt?: number
   }
 }
 
