@@ -3,7 +3,8 @@
 // on servers this script starts itself, measured in interleaved rounds (A B C, B C A, ...)
 // so that drift of a noisy machine hits every contender alike.
 //
-//   npm run bench             full run (a few minutes), writes bench/RESULTS.md
+//   npm run bench             full run (a few minutes), writes bench/RESULTS.md; it builds
+//                             the package first (section 5 measures dist/)
 //   npm run bench -- --quick  smoke run (CI): small sizes, prints only, asserts nothing
 
 import {readFileSync} from "node:fs"

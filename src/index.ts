@@ -1,5 +1,13 @@
 export type {Progress} from "./bulk/bulk.js"
 export {
+  CHANNELS,
+  type ConnectionMessage,
+  type ServerMessage,
+  type StoreOperation,
+  type UnreadableMessage,
+} from "./diagnostics/channels.js"
+export {type StoreOperationContext, type StoreOutcome, sessionHash} from "./diagnostics/trace.js"
+export {
   ConcurrentWriteError,
   CorruptSessionError,
   isRedisSessionStoreError,

@@ -17,6 +17,7 @@
 // the bound and never sent.
 
 import {setMaxListeners} from "node:events"
+import type {OperationTrace} from "../diagnostics/trace.js"
 import {isWrongType, RedisUnavailableError} from "../errors.js"
 import {FirstConnection, type Readiness, type Waiter} from "./first-connection.js"
 import {TOMBSTONED, type Tombstoned} from "./types.js"
@@ -34,6 +35,20 @@ export type Finish<T, R, A = unknown> = (reply: T | Tombstoned, arg: A) => R
 
 /** A `finish` for writes whose reply nobody reads: they resolve to undefined. */
 export const DISCARD: Finish<unknown, undefined> = () => undefined
+
+/** As DISCARD, for a traced write: a tombstone that refused it is noted as a logout. */
+export const NOTE_REFUSAL: Finish<unknown, undefined, OperationTrace> = (reply, trace) => {
+  if (reply === TOMBSTONED) trace.outcome = "logged-out"
+  return undefined
+}
+
+/** As NOTE_REFUSAL, for a traced re-time, which also notes that there was nothing to re-time. */
+export const NOTE_RETIME: Finish<unknown, undefined, OperationTrace> = (reply, trace) => {
+  if (reply === TOMBSTONED) trace.outcome = "logged-out"
+  // GETEX: null; PEXPIRE: 0 (node-redis, ioredis) or false (GLIDE).
+  else if (reply === null || reply === 0 || reply === false) trace.outcome = "missing"
+  return undefined
+}
 
 /** Runs commands on a client of some family with the time bound, or without one. */
 export interface Bounds {

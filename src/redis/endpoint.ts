@@ -4,7 +4,7 @@
 // says only how each command is spelled on its client (CommandDialect).
 
 import type {NodeCommands, ScanReply} from "./cluster.js"
-import {type Bounds, DISCARD} from "./deadline.js"
+import {type Bounds, DISCARD, NOTE_REFUSAL, NOTE_RETIME} from "./deadline.js"
 import {scanEndpoint, toValues} from "./families/shared.js"
 import {type LuaScript, runScript} from "./scripts.js"
 import type {FamilyCommands, ReadFinish} from "./types.js"
@@ -62,12 +62,35 @@ export function keyedCommands<C extends object>(
   return {
     get: <R>(key: string, finish: ReadFinish<R>) =>
       bounds.runGuarded(client, get, finish, key) as Promise<Awaited<R>>,
-    set: (key, value, ttlMs, onlyOverString) =>
-      bounds.runGuarded(client, (c) => dialect.set(c, key, value, ttlMs, onlyOverString), DISCARD),
-    pExpire: (key, ttlMs) =>
-      bounds.runGuarded(client, (c) => dialect.pExpire(c, key, ttlMs), DISCARD),
-    getEx: (key, ttlMs) => bounds.runGuarded(client, (c) => dialect.getEx(c, key, ttlMs), DISCARD),
-    getDel: (key) => bounds.runGuarded(client, (c) => dialect.getDel(c, key), DISCARD),
+    // A traced call (trace given) has its reply noted on the trace; others discard it.
+    set: (key, value, ttlMs, onlyOverString, trace) =>
+      bounds.runGuarded(
+        client,
+        (c) => dialect.set(c, key, value, ttlMs, onlyOverString),
+        trace === undefined ? DISCARD : NOTE_REFUSAL,
+        trace,
+      ),
+    pExpire: (key, ttlMs, trace) =>
+      bounds.runGuarded(
+        client,
+        (c) => dialect.pExpire(c, key, ttlMs),
+        trace === undefined ? DISCARD : NOTE_RETIME,
+        trace,
+      ),
+    getEx: (key, ttlMs, trace) =>
+      bounds.runGuarded(
+        client,
+        (c) => dialect.getEx(c, key, ttlMs),
+        trace === undefined ? DISCARD : NOTE_RETIME,
+        trace,
+      ),
+    getDel: (key, trace) =>
+      bounds.runGuarded(
+        client,
+        (c) => dialect.getDel(c, key),
+        trace === undefined ? DISCARD : NOTE_REFUSAL,
+        trace,
+      ),
     del: (key) => bounds.runGuarded(client, (c) => dialect.del(c, key), DISCARD),
     runScript: (script, keys, args) => evalOn(client, bounds, dialect, script, keys, args),
   }

@@ -19,24 +19,29 @@ export function withOperations(
   return {
     // The family's own function, not a wrapper: no extra step on every request.
     read: commands.get,
-    async readWithLife(key) {
+    async readWithLife(key, trace) {
       const reply = await commands.runScript(READ_SESSION_WITH_TTL, [key], [])
+      if (reply === 0 && trace !== undefined) trace.outcome = "logged-out"
       if (!Array.isArray(reply)) return null
       return {value: String(reply[0]), ttlMs: Number(reply[1])}
     },
     readMany: commands.mget,
     // With tombstones, SET ... GET: a destroyed session stays dead (a refusal, not an error).
-    write: (key, value, ttlMs) => commands.set(key, value, ttlMs, on),
-    async writeIfUnchanged(key, expected, value, ttlMs) {
+    write: (key, value, ttlMs, trace) => commands.set(key, value, ttlMs, on, trace),
+    async writeIfUnchanged(key, expected, value, ttlMs, trace) {
       const ttl = ttlMs === undefined ? "" : `${ttlMs}`
       const args = [expected, value, ttl, on ? "1" : "0"]
       const reply = await commands.runScript(WRITE_IF_UNCHANGED, [key], args)
+      // 0: a tombstone refused it.
+      if (reply === 0 && trace !== undefined) trace.outcome = "logged-out"
       return typeof reply === "string" ? reply : null
     },
     // With tombstones, GETEX and GETDEL: they leave a tombstone as it is, quietly.
     retime: on
-      ? (key, ttlMs) => (ttlMs <= 0 ? commands.getDel(key) : commands.getEx(key, ttlMs))
-      : (key, ttlMs) => (ttlMs <= 0 ? commands.del(key) : commands.pExpire(key, ttlMs)),
+      ? (key, ttlMs, trace) =>
+          ttlMs <= 0 ? commands.getDel(key, trace) : commands.getEx(key, ttlMs, trace)
+      : (key, ttlMs, trace) =>
+          ttlMs <= 0 ? commands.del(key) : commands.pExpire(key, ttlMs, trace),
     end: on
       ? async (key) => {
           await commands.runScript(TOMBSTONE_SESSIONS, [key], tombstones.args())

@@ -13,6 +13,7 @@
 //   for at most the time bound. Each server's health is reported ("serverDown",
 //   "serverUp", naming the server, never its password).
 
+import type {OperationTrace} from "../diagnostics/trace.js"
 import {Availability} from "./availability.js"
 import {
   type ReadFinish,
@@ -110,7 +111,10 @@ export class RedundantClient implements SessionClient {
    * Runs `command` on every live server at once. Resolves with the first answer (TOMBSTONED
    * where a tombstone refused it); rejects when all fail.
    */
-  #write<T>(command: (redis: SessionClient, index: number) => Promise<T>): Promise<T> {
+  #write<T>(
+    command: (redis: SessionClient, index: number) => Promise<T>,
+    trace?: OperationTrace,
+  ): Promise<T> {
     const live = this.#live()
     return new Promise<T>((resolve, reject) => {
       let pending = live.length
@@ -128,7 +132,7 @@ export class RedundantClient implements SessionClient {
           (error: unknown) => {
             pending--
             errors.push(error)
-            this.#reportError(i, error)
+            this.#reportError(i, error, trace)
             if (pending === 0 && !settled) {
               settled = true
               reject(errors[0])
@@ -146,6 +150,7 @@ export class RedundantClient implements SessionClient {
    */
   async #writeEverywhere<T>(
     command: (redis: SessionClient, index: number) => Promise<T>,
+    trace?: OperationTrace,
   ): Promise<T> {
     const live = this.#live()
     const outcomes = await Promise.allSettled(live.map((i) => command(this.#redisOf(i), i)))
@@ -153,15 +158,17 @@ export class RedundantClient implements SessionClient {
     outcomes.forEach((outcome, j) => {
       if (outcome.status === "fulfilled") return
       errors.push(outcome.reason)
-      this.#reportError(live[j] as number, outcome.reason)
+      this.#reportError(live[j] as number, outcome.reason, trace)
     })
     const done = outcomes.find((outcome) => outcome.status === "fulfilled")
     if (done !== undefined) return (done as PromiseFulfilledResult<T>).value
     throw errors[0]
   }
 
-  #reportError(index: number, reason: unknown): void {
-    this.#report("serverError", {server: this.#server(index).name, reason})
+  #reportError(index: number, reason: unknown, trace?: OperationTrace): void {
+    const {name} = this.#server(index)
+    trace?.serverFailed(name)
+    this.#report("serverError", {server: name, reason})
   }
 
   #server(index: number): RedundantServer {
@@ -174,17 +181,17 @@ export class RedundantClient implements SessionClient {
     return this.#server(index).redis
   }
 
-  write(key: string, value: string, ttlMs: number | undefined) {
+  write(key: string, value: string, ttlMs: number | undefined, trace?: OperationTrace) {
     const stamped = `${STAMP_PREFIX}${this.#stamp()}|${value}`
-    return this.#write((redis) => redis.write(key, stamped, ttlMs))
+    return this.#write((redis) => redis.write(key, stamped, ttlMs, trace), trace)
   }
 
-  retime(key: string, ttlMs: number) {
-    return this.#write((redis) => redis.retime(key, ttlMs))
+  retime(key: string, ttlMs: number, trace?: OperationTrace) {
+    return this.#write((redis) => redis.retime(key, ttlMs, trace), trace)
   }
 
-  end(key: string) {
-    return this.#writeEverywhere((redis) => redis.end(key))
+  end(key: string, trace?: OperationTrace) {
+    return this.#writeEverywhere((redis) => redis.end(key), trace)
   }
 
   endMany(keys: readonly string[], source?: unknown): Promise<unknown> {
@@ -204,12 +211,12 @@ export class RedundantClient implements SessionClient {
     return Promise.reject(new TypeError("touchAfter is not available with clients: [...]"))
   }
 
-  read<R>(key: string, finish: ReadFinish<R>): Promise<Awaited<R>> {
-    return this.#read(key).then((reply) => finish(reply, key)) as Promise<Awaited<R>>
+  read<R>(key: string, finish: ReadFinish<R>, trace?: OperationTrace): Promise<Awaited<R>> {
+    return this.#read(key, trace).then((reply) => finish(reply, key)) as Promise<Awaited<R>>
   }
 
   /** The newest value among the servers that answered; a tombstone anywhere wins. */
-  async #read(key: string): Promise<string | null | Tombstoned> {
+  async #read(key: string, trace?: OperationTrace): Promise<string | null | Tombstoned> {
     const live = this.#live()
     const answers = await Promise.allSettled(live.map((i) => this.#redisOf(i).read(key, asIs)))
     if (answers.some(isTombstone)) {
@@ -225,6 +232,7 @@ export class RedundantClient implements SessionClient {
     answers.forEach((answer, j) => {
       if (answer.status === "rejected") {
         failures.push(answer.reason)
+        this.#reportError(live[j] as number, answer.reason, trace)
         return
       }
       const stored = answer.value
@@ -252,9 +260,11 @@ export class RedundantClient implements SessionClient {
     const replies = await Promise.allSettled(
       live.map((i) => this.#redisOf(i).readMany(keys, sourceOn(source, i))),
     )
-    const answered = replies.flatMap((reply, j) =>
-      reply.status === "fulfilled" ? [{index: live[j] as number, values: reply.value}] : [],
-    )
+    const answered = replies.flatMap((reply, j) => {
+      if (reply.status === "fulfilled") return [{index: live[j] as number, values: reply.value}]
+      this.#reportError(live[j] as number, reply.reason)
+      return []
+    })
     if (answered.length === 0) throw (replies[0] as PromiseRejectedResult).reason
     return Promise.all(
       keys.map(async (key, k) => {

@@ -62,12 +62,14 @@ return placed`
 /**
  * Reads a session with the milliseconds it has left, for `touchAfter`.
  * KEYS[1]: the session's key
- * Reply:   {value, milliseconds left or -1 for no expiry}, or nil when there is no session
- *          (a tombstone included)
+ * Reply:   {value, milliseconds left or -1 for no expiry}; nil when there is no session, 0
+ *          when a tombstone (or any other type) is there
  */
 export const READ_SESSION_WITH_TTL = luaScript(
   "read-session-with-ttl",
-  `if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return false end
+  `local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'none' then return false end
+if kind ~= 'string' then return 0 end
 return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}`,
 )
 

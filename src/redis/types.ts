@@ -1,3 +1,4 @@
+import type {OperationTrace} from "../diagnostics/trace.js"
 import type {LuaScript} from "./scripts.js"
 
 /**
@@ -31,16 +32,22 @@ export interface FamilyCommands {
    * `onlyOverString` it is SET ... GET (Redis 6.2+), which writes nothing when the key holds
    * anything but a string (a tombstone): a refusal, which is not an error.
    */
-  set(key: string, value: string, ttlMs: number | undefined, onlyOverString: boolean): Promise<void>
+  set(
+    key: string,
+    value: string,
+    ttlMs: number | undefined,
+    onlyOverString: boolean,
+    trace?: OperationTrace,
+  ): Promise<void>
   /** PEXPIRE: re-times a key that exists, never creates one. */
-  pExpire(key: string, ttlMs: number): Promise<void>
+  pExpire(key: string, ttlMs: number, trace?: OperationTrace): Promise<void>
   /**
    * GETEX ... PX (Redis 6.2+): like `pExpire`, but changes nothing (and is no error) when
    * the key holds anything but a string (a tombstone).
    */
-  getEx(key: string, ttlMs: number): Promise<void>
+  getEx(key: string, ttlMs: number, trace?: OperationTrace): Promise<void>
   /** GETDEL (Redis 6.2+): deletes a string; leaves any other type (a tombstone) alone. */
-  getDel(key: string): Promise<void>
+  getDel(key: string, trace?: OperationTrace): Promise<void>
   del(key: string): Promise<void>
   /**
    * Values in the order of `keys`; the keys may span hash slots. `source` is the `source` of
@@ -88,19 +95,27 @@ export interface FamilyCommands {
  * family's commands, or redundant mode over several) turns each into commands. Tombstones
  * are decided inside the layer (TombstonePolicy); a tombstone met by a read or a write is
  * the value TOMBSTONED or a quiet refusal, never an error the store has to recognise.
+ *
+ * `trace`, given only while someone listens to the store's diagnostics channels, is told
+ * what the call met on its way (a refusal, nothing to re-time, a server that failed).
  */
 export interface SessionClient {
   /**
    * The value at `key` (TOMBSTONED for a tombstone) turned into what the caller wants by
    * `finish` (given the key too), in the same step: this runs on every request.
    */
-  read<R>(key: string, finish: ReadFinish<R>): Promise<Awaited<R>>
+  read<R>(key: string, finish: ReadFinish<R>, trace?: OperationTrace): Promise<Awaited<R>>
   /** The value and the milliseconds it has left to live (-1: no expiry); null if none. */
-  readWithLife(key: string): Promise<{value: string; ttlMs: number} | null>
+  readWithLife(key: string, trace?: OperationTrace): Promise<{value: string; ttlMs: number} | null>
   /** Values in the order of `keys` (any slots); `source` as SCAN gave it, if the keys came so. */
   readMany(keys: readonly string[], source?: unknown): Promise<(string | null)[]>
   /** Writes the value, with an expiry when `ttlMs` is given; a tombstone refuses it quietly. */
-  write(key: string, value: string, ttlMs: number | undefined): Promise<void>
+  write(
+    key: string,
+    value: string,
+    ttlMs: number | undefined,
+    trace?: OperationTrace,
+  ): Promise<void>
   /**
    * Writes the value only if `key` still holds `expected` (or nothing), in one atomic step;
    * a tombstone refuses it quietly. Resolves to null when done, or to the value held now
@@ -111,11 +126,12 @@ export interface SessionClient {
     expected: string,
     value: string,
     ttlMs: number | undefined,
+    trace?: OperationTrace,
   ): Promise<string | null>
   /** Re-times a value that exists (never creates one, never a tombstone); <= 0 deletes it. */
-  retime(key: string, ttlMs: number): Promise<void>
+  retime(key: string, ttlMs: number, trace?: OperationTrace): Promise<void>
   /** Ends a session: a tombstone in its place, or a plain delete when tombstones are off. */
-  end(key: string): Promise<void>
+  end(key: string, trace?: OperationTrace): Promise<void>
   /** Ends the sessions at `keys` (any slots), as `end`; `source` as for `readMany`. */
   endMany(keys: readonly string[], source?: unknown): Promise<unknown>
   /** Copies a value (with its stamp and life) onto this server unless it holds a newer one. */

@@ -24,6 +24,7 @@
 // known and a save overwrites, as connect-redis does.
 
 import type {SessionData} from "express-session"
+import {byteSize, type OperationTrace} from "../diagnostics/trace.js"
 import {ConcurrentWriteError} from "../errors.js"
 import type {SessionClient} from "../redis/index.js"
 import type {SessionCodec} from "./codec.js"
@@ -160,17 +161,18 @@ export class MergingWriter {
     session: SessionData,
     value: string,
     ttlMs: number | undefined,
+    trace?: OperationTrace,
   ): Promise<void> {
     const base = loadedBase(session, key)
     if (base === undefined) {
       // Nothing loaded (a new session, regenerate, an admin script): written as it is, and
       // known from now on, for a second save of the same request.
-      return this.#redis.write(key, value, ttlMs).then(() => remember(session, key, value))
+      return this.#redis.write(key, value, ttlMs, trace).then(() => remember(session, key, value))
     }
-    return this.#writeIfUnchanged(key, base, value, ttlMs).then((held) =>
+    return this.#writeIfUnchanged(key, base, value, ttlMs, trace).then((held) =>
       held === null
         ? remember(session, key, value)
-        : this.#rebase(sid, key, session, ttlMs, base, held),
+        : this.#rebase(sid, key, session, ttlMs, base, held, trace),
     )
   }
 
@@ -185,12 +187,14 @@ export class MergingWriter {
     ttlMs: number | undefined,
     base: string,
     theirs: string,
+    trace: OperationTrace | undefined,
   ): Promise<void> {
     const {codec} = this.context
     let [built, held] = [base, theirs]
     let value = ""
     for (let attempt = 1; ; attempt++) {
       if (attempt === MAX_SAVE_ATTEMPTS) throw new ConcurrentWriteError(attempt)
+      if (trace !== undefined) trace.retries = attempt
       if (attempt >= 2) {
         // Several savers collided: wait a random while, then merge with what is there by
         // then (a missing key or a tombstone is left to the write to decide).
@@ -201,13 +205,18 @@ export class MergingWriter {
       if (before === null || now === null) {
         // What is there cannot be read (reported as corrupt): nothing to keep from it.
         value = await codec.serialize(session)
-        await this.#redis.write(key, value, ttlMs)
+        if (trace !== undefined) trace.bytes = byteSize(value)
+        await this.#redis.write(key, value, ttlMs, trace)
         break
       }
       mergeFields(session, before, now, this.context.resolveConflict)
       await this.context.merged(sid, session, ttlMs)
       value = await codec.serialize(session)
-      const newer = await this.#writeIfUnchanged(key, held, value, ttlMs)
+      if (trace !== undefined) {
+        trace.bytes = byteSize(value)
+        trace.outcome = "merged"
+      }
+      const newer = await this.#writeIfUnchanged(key, held, value, ttlMs, trace)
       if (newer === null) break
       ;[built, held] = [held, newer]
     }

@@ -28,6 +28,7 @@ import {
   validateSerializer,
   validateTimeout,
 } from "./options.js"
+import {SessionReads} from "./reads.js"
 import {tombstonePolicy} from "./tombstone-policy.js"
 import {type TtlOption, validateTtlOption} from "./ttl.js"
 import {SessionWrites} from "./writes.js"
@@ -64,6 +65,8 @@ export interface StoreParts {
   readonly merging: MergingWriter | undefined
   /** Creation times, kept with `owner` or `absoluteTimeout`; undefined otherwise. */
   readonly lifetime: Lifetime | undefined
+  /** get. */
+  readonly reads: SessionReads
   /** set and touch. */
   readonly writes: SessionWrites
 }
@@ -168,6 +171,7 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
   const checked = {...settings, absoluteTimeout, maxSessionsPerOwner, onTooManySessions}
   return {
     settings: checked,
+    reads: new SessionReads({...settings, redis, codec, merging, lifetime}),
     writes: new SessionWrites(checked, {redis, codec, owners, merging, lifetime}),
     backend,
     codec,

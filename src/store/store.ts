@@ -1,16 +1,26 @@
 import {type Session, type SessionData, Store} from "express-session"
 import type {BulkSessions, Progress} from "../bulk/bulk.js"
+import {
+  DESTROY,
+  GET,
+  isTraced,
+  publishConnection,
+  publishServer,
+  publishUnreadable,
+  SET,
+  type StoreOperation,
+  TOUCH,
+} from "../diagnostics/channels.js"
+import {type OperationTrace, observed, traced} from "../diagnostics/trace.js"
 import type {CorruptSessionError} from "../errors.js"
 import type {OwnedSession, OwnerIndex, RevokeOptions} from "../owners/owner-index.js"
 import type {Availability} from "../redis/availability.js"
 import type {Backend} from "../redis/backend.js"
-import type {SessionClient, Tombstoned} from "../redis/index.js"
+import type {SessionClient} from "../redis/index.js"
 import {type Callback, withCallback} from "./callback.js"
-import type {SessionCodec} from "./codec.js"
 import type {RedisStoreEvents, StoreListener} from "./events.js"
-import {assertSid, sidError} from "./keys.js"
-import type {Lifetime} from "./lifetime.js"
-import {carryMark, type MergingWriter, markLoaded} from "./merge.js"
+import {assertSid} from "./keys.js"
+import {carryMark, type MergingWriter} from "./merge.js"
 import {
   type RedisClientLike,
   type RedisStoreOptions,
@@ -19,7 +29,7 @@ import {
   type Serializer,
 } from "./options.js"
 import {assembleStore, type ConcurrentWrites, type OnTooManySessions} from "./parts.js"
-import {markExpiry} from "./touch-after.js"
+import type {SessionReads} from "./reads.js"
 import type {TtlOption} from "./ttl.js"
 import type {SessionWrites} from "./writes.js"
 
@@ -75,7 +85,6 @@ export class RedisStore extends Store {
   readonly onTooManySessions: OnTooManySessions
   readonly #redis: SessionClient
   readonly #availability: Availability | undefined
-  readonly #codec: SessionCodec
   readonly #bulk: BulkSessions
   /** The per-owner index, with option `owner`. */
   readonly #owners: OwnerIndex | undefined
@@ -83,31 +92,25 @@ export class RedisStore extends Store {
   readonly #backend: Backend
   /** Saves with concurrentWrites "merge"; undefined for "overwrite". */
   readonly #merging: MergingWriter | undefined
-  /** Creation times (with `owner` or `absoluteTimeout`); undefined when not kept. */
-  readonly #lifetime: Lifetime | undefined
+  /** get. */
+  readonly #reads: SessionReads
   /** set and touch. */
   readonly #writes: SessionWrites
-  /** True when a read session needs a look before `get` returns it (a mark, a time check). */
-  readonly #readsNeedCare: boolean
   #warnedAboutCorruption = false
-  /** A GET reply as a session. Not a string: nothing there, or a tombstone (destroyed). */
-  readonly #readReply = (raw: string | null | Tombstoned, key: string) => {
-    if (typeof raw !== "string") return null
-    const read = this.#codec.readAt(raw, key, this.prefix.length)
-    if (!this.#readsNeedCare || read === null) return read
-    if (read instanceof Promise) {
-      return read.then((session) => session && this.#loaded(session, key, raw))
-    }
-    return this.#loaded(read, key, raw)
-  }
 
   constructor(options: RedisStoreOptions)
   constructor(client: RedisClientLike, settings?: RedisStoreSettings)
   constructor(clientOrOptions: RedisClientLike | RedisStoreOptions, settings?: RedisStoreSettings) {
     super()
     const parts = assembleStore(resolveOptions(clientOrOptions, settings), {
-      connection: (event, reason) => this.emit(event, reason),
-      server: (event, report) => this.emit(event, report),
+      connection: (event, reason) => {
+        publishConnection(this.prefix, event, reason)
+        this.emit(event, reason)
+      },
+      server: (event, report) => {
+        publishServer(this.prefix, event, report)
+        this.emit(event, report)
+      },
       corrupt: (error) => this.#reportCorrupt(error),
     })
     const {settings: checked} = parts
@@ -126,14 +129,12 @@ export class RedisStore extends Store {
     this.maxSessionsPerOwner = checked.maxSessionsPerOwner
     this.onTooManySessions = checked.onTooManySessions
     this.#merging = parts.merging
-    this.#lifetime = parts.lifetime
+    this.#reads = parts.reads
     this.#writes = parts.writes
-    this.#readsNeedCare = parts.merging !== undefined || checked.absoluteTimeout > 0
     this.#backend = parts.backend
     this.#redis = parts.backend.redis
     this.clients = parts.backend.clients
     this.client = this.clients[0] as RedisClientLike
-    this.#codec = parts.codec
     this.#bulk = parts.bulk
     this.#owners = parts.owners
     this.#availability = parts.availability
@@ -157,27 +158,10 @@ export class RedisStore extends Store {
   get(sid: string, callback?: Callback<SessionData | null>): Promise<unknown> {
     if (callback != null) return withCallback(callback, () => this.get(sid))
     // get, set and touch return the client layer's one promise (they are not async functions
-    // awaiting it): they run on every request, and each promise costs.
-    if (typeof sid !== "string" || sid.length === 0) return Promise.reject(sidError(sid))
-    const key = this.prefix + sid
-    if (this.touchAfter > 0) return this.#getWithExpiry(key, sid)
-    return this.#redis.read(key, this.#readReply)
-  }
-
-  /** For touchAfter: the value and its expiry in one round trip, the expiry left on it. */
-  async #getWithExpiry(key: string, sid: string): Promise<SessionData | null> {
-    const found = await this.#redis.readWithLife(key)
-    if (found === null) return null
-    const session = await this.#codec.read(found.value, sid)
-    if (session === null) return null
-    markExpiry(session, found.ttlMs, Date.now())
-    return this.#loaded(session, key, found.value)
-  }
-
-  /** A session read from `key` as `get` returns it: null once past its absolute time. */
-  #loaded(session: SessionData, key: string, raw: string): SessionData | null {
-    if (this.#lifetime?.isOver(session, Date.now())) return null
-    return this.#merging === undefined ? session : markLoaded(session, key, raw)
+    // awaiting it): they run on every request, and each promise costs. A traced call (someone
+    // listens to the diagnostics channels) takes a path of its own.
+    if (isTraced(GET)) return traced("get", this.prefix, sid, (t) => this.#reads.get(sid, t), "hit")
+    return this.#reads.get(sid)
   }
 
   /**
@@ -202,9 +186,11 @@ export class RedisStore extends Store {
   set(sid: string, session: SessionData): Promise<void>
   set(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
-    return callback == null
-      ? this.#writes.set(sid, session)
-      : withCallback(callback, () => this.#writes.set(sid, session))
+    if (callback != null) return withCallback(callback, () => this.set(sid, session))
+    if (isTraced(SET)) {
+      return traced("set", this.prefix, sid, (t) => this.#writes.set(sid, session, t), "written")
+    }
+    return this.#writes.set(sid, session)
   }
 
   /**
@@ -214,9 +200,17 @@ export class RedisStore extends Store {
   override touch(sid: string, session: SessionData): Promise<void>
   override touch(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
-    return callback == null
-      ? this.#writes.touch(sid, session)
-      : withCallback(callback, () => this.#writes.touch(sid, session))
+    if (callback != null) return withCallback(callback, () => this.touch(sid, session))
+    if (isTraced(TOUCH)) {
+      return traced(
+        "touch",
+        this.prefix,
+        sid,
+        (t) => this.#writes.touch(sid, session, t),
+        "touched",
+      )
+    }
+    return this.#writes.touch(sid, session)
   }
 
   /**
@@ -226,15 +220,19 @@ export class RedisStore extends Store {
   override destroy(sid: string): Promise<void>
   override destroy(sid: string, callback: Callback<void>): Promise<void>
   override destroy(sid: string, callback?: Callback<void>): Promise<void> {
-    return callback == null ? this.#destroy(sid) : withCallback(callback, () => this.#destroy(sid))
+    if (callback != null) return withCallback(callback, () => this.destroy(sid))
+    if (isTraced(DESTROY)) {
+      return traced("destroy", this.prefix, sid, (t) => this.#destroy(sid, t), "destroyed")
+    }
+    return this.#destroy(sid)
   }
 
-  async #destroy(sid: string): Promise<void> {
+  async #destroy(sid: string, trace?: OperationTrace): Promise<void> {
     assertSid(sid)
     const key = this.prefix + sid
     // With an owner index: what the session held says whose index to take it out of.
-    const held = this.#owners && (await this.get(sid))
-    await this.#redis.end(key)
+    const held = this.#owners && (await this.#reads.get(sid))
+    await this.#redis.end(key, trace)
     if (held !== undefined) await this.#owners?.forget(sid, held)
   }
 
@@ -247,10 +245,17 @@ export class RedisStore extends Store {
   override clear(callback: Callback<void>): Promise<void>
   override clear(options: {progress: Progress}): Promise<void>
   override clear(callbackOrOptions?: Callback<void> | {progress: Progress}): Promise<void> {
-    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) {
-      return this.#bulk.clear(callbackOrOptions.progress)
-    }
-    return withCallback(callbackOrOptions, () => this.#bulk.clear())
+    const progress = typeof callbackOrOptions === "object" ? callbackOrOptions?.progress : undefined
+    const clearing = this.#observed("clear", async (trace) => {
+      if (trace === undefined) return this.#bulk.clear(progress)
+      trace.count = 0
+      await this.#bulk.clear((done) => {
+        trace.count = done
+        progress?.(done)
+      })
+    })
+    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) return clearing()
+    return withCallback(callbackOrOptions, clearing)
   }
 
   /**
@@ -261,17 +266,20 @@ export class RedisStore extends Store {
   override length(callback: Callback<number>): Promise<void>
   override length(options: {progress: Progress}): Promise<number>
   override length(callbackOrOptions?: Callback<number> | {progress: Progress}): Promise<unknown> {
-    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) {
-      return this.#bulk.length(callbackOrOptions.progress)
-    }
-    return withCallback(callbackOrOptions, () => this.#bulk.length())
+    const progress = typeof callbackOrOptions === "object" ? callbackOrOptions?.progress : undefined
+    const counting = this.#observed("length", () => this.#bulk.length(progress), countOf)
+    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) return counting()
+    return withCallback(callbackOrOptions, counting)
   }
 
   /** The id of every session. */
   ids(): Promise<string[]>
   ids(callback: Callback<string[]>): Promise<void>
   ids(callback?: Callback<string[]>): Promise<unknown> {
-    return withCallback(callback, () => this.#bulk.ids())
+    return withCallback(
+      callback,
+      this.#observed("ids", () => this.#bulk.ids(), lengthOf),
+    )
   }
 
   /**
@@ -289,7 +297,10 @@ export class RedisStore extends Store {
   override all(): Promise<SessionWithId[]>
   override all(callback: Callback<SessionWithId[]>): Promise<void>
   override all(callback?: Callback<SessionWithId[]>): Promise<unknown> {
-    return withCallback(callback, () => this.#bulk.all())
+    return withCallback(
+      callback,
+      this.#observed("all", () => this.#bulk.all(), lengthOf),
+    )
   }
 
   /**
@@ -302,7 +313,14 @@ export class RedisStore extends Store {
   sessionsOf(owner: string | number): Promise<OwnedSession[]>
   sessionsOf(owner: string | number, callback: Callback<OwnedSession[]>): Promise<void>
   sessionsOf(owner: string | number, callback?: Callback<OwnedSession[]>): Promise<unknown> {
-    return withCallback(callback, async () => this.#ownerIndex("sessionsOf").sessionsOf(owner))
+    return withCallback(
+      callback,
+      this.#observed(
+        "sessionsOf",
+        async () => this.#ownerIndex("sessionsOf").sessionsOf(owner),
+        lengthOf,
+      ),
+    )
   }
 
   /**
@@ -323,12 +341,22 @@ export class RedisStore extends Store {
   ): Promise<unknown> {
     const options = typeof callbackOrOptions === "object" ? callbackOrOptions : undefined
     const callback = typeof callbackOrOptions === "object" ? undefined : callbackOrOptions
-    return withCallback(callback, async () => {
+    const revoking = async () => {
       const index = this.#ownerIndex("revokeOwner")
       const {revoked, unconfirmed} = await index.revoke(owner, options?.except)
       if (unconfirmed.length > 0) options?.unconfirmed?.(unconfirmed)
       return revoked
-    })
+    }
+    return withCallback(callback, this.#observed("revokeOwner", revoking, countOf))
+  }
+
+  /** A bulk or owner operation, as a function to run: traced when someone listens then. */
+  #observed<T>(
+    operation: StoreOperation,
+    run: (trace?: OperationTrace) => Promise<T>,
+    count?: (value: T) => number,
+  ): () => Promise<T> {
+    return () => observed(operation, this.prefix, run, count)
   }
 
   #ownerIndex(method: string): OwnerIndex {
@@ -339,6 +367,7 @@ export class RedisStore extends Store {
   }
 
   #reportCorrupt(error: CorruptSessionError): void {
+    publishUnreadable(this.prefix, error.sid)
     if (this.listenerCount("corrupt") > 0) {
       this.emit("corrupt", error)
     } else if (!this.#warnedAboutCorruption) {
@@ -350,4 +379,12 @@ export class RedisStore extends Store {
       )
     }
   }
+}
+
+function countOf(value: number): number {
+  return value
+}
+
+function lengthOf(value: readonly unknown[]): number {
+  return value.length
 }

@@ -3,6 +3,7 @@
 // and the merge of concurrent saves, each where it must come.
 
 import type {SessionData} from "express-session"
+import {byteSize, type OperationTrace} from "../diagnostics/trace.js"
 import type {OwnerIndex} from "../owners/owner-index.js"
 import type {SessionClient} from "../redis/index.js"
 import type {SessionCodec} from "./codec.js"
@@ -33,8 +34,8 @@ export class SessionWrites {
     this.#parts = parts
   }
 
-  /** `store.set`: see its documentation. */
-  set(sid: string, session: SessionData): Promise<void> {
+  /** `store.set`: see its documentation. `trace` only while someone listens (diagnostics). */
+  set(sid: string, session: SessionData, trace?: OperationTrace): Promise<void> {
     try {
       assertSid(sid)
       assertSessionObject(session)
@@ -51,30 +52,50 @@ export class SessionWrites {
       } else if (this.#settings.disableTTL) {
         ttlMs = undefined
       }
-      if (ttlMs !== undefined && ttlMs <= 0) return this.#parts.redis.retime(key, ttlMs)
+      if (ttlMs !== undefined && ttlMs <= 0) {
+        if (trace !== undefined) trace.outcome = "deleted"
+        return this.#parts.redis.retime(key, ttlMs, trace)
+      }
       if (this.#settings.touchAfter > 0) unmarkExpiry(session)
       const serialized = this.#parts.codec.serialize(session)
-      if (typeof serialized === "string") return this.#write(sid, key, session, serialized, ttlMs)
-      return serialized.then((value) => this.#write(sid, key, session, value, ttlMs))
+      if (typeof serialized === "string") {
+        return this.#write(sid, key, session, serialized, ttlMs, trace)
+      }
+      return serialized.then((value) => this.#write(sid, key, session, value, ttlMs, trace))
     } catch (error) {
       return Promise.reject(error)
     }
   }
 
   /** Writes a serialized session; `lifetime` undefined: no expiry. */
-  #write(sid: string, key: string, session: SessionData, value: string, lifetime?: number) {
+  #write(
+    sid: string,
+    key: string,
+    session: SessionData,
+    value: string,
+    lifetime: number | undefined,
+    trace: OperationTrace | undefined,
+  ) {
+    if (trace !== undefined) trace.bytes = byteSize(value)
     if (this.#parts.owners === undefined)
-      return this.#writeValue(sid, key, session, value, lifetime)
-    return this.#afterIndexing(sid, session, lifetime, () =>
-      this.#writeValue(sid, key, session, value, lifetime),
+      return this.#writeValue(sid, key, session, value, lifetime, trace)
+    return this.#afterIndexing(sid, session, lifetime, trace, () =>
+      this.#writeValue(sid, key, session, value, lifetime, trace),
     )
   }
 
-  #writeValue(sid: string, key: string, session: SessionData, value: string, lifetime?: number) {
+  #writeValue(
+    sid: string,
+    key: string,
+    session: SessionData,
+    value: string,
+    lifetime: number | undefined,
+    trace: OperationTrace | undefined,
+  ) {
     // A destroyed session stays dead: the layer's write leaves a tombstone as it is.
     return this.#parts.merging === undefined
-      ? this.#parts.redis.write(key, value, lifetime)
-      : this.#parts.merging.write(sid, key, session, value, lifetime)
+      ? this.#parts.redis.write(key, value, lifetime, trace)
+      : this.#parts.merging.write(sid, key, session, value, lifetime, trace)
   }
 
   /**
@@ -86,21 +107,25 @@ export class SessionWrites {
     sid: string,
     session: SessionData,
     lifetime: number | undefined,
+    trace: OperationTrace | undefined,
     change: () => Promise<void>,
   ): Promise<void> {
     const indexed = (this.#parts.owners as OwnerIndex).track(sid, session, lifetime)
     if (this.#settings.maxSessionsPerOwner === undefined) {
       return Promise.all([change(), indexed]).then(nothing)
     }
-    return indexed.then((admission) => (admission === "revoked" ? undefined : change()))
+    return indexed.then((admission) => {
+      if (admission !== "revoked") return change()
+      if (trace !== undefined) trace.outcome = "logged-out"
+    })
   }
 
-  /** `store.touch`: see its documentation. */
-  touch(sid: string, session: SessionData): Promise<void> {
+  /** `store.touch`: see its documentation. `trace` only while someone listens (diagnostics). */
+  touch(sid: string, session: SessionData, trace?: OperationTrace): Promise<void> {
     try {
       assertSid(sid)
       assertSessionObject(session)
-      if (this.#settings.disableTouch || this.#settings.disableTTL) return DONE
+      if (this.#settings.disableTouch || this.#settings.disableTTL) return skipped(trace)
       const now = Date.now()
       let ttlMs = sessionTtlMs(session, this.#settings.ttl, now)
       if (this.#parts.lifetime !== undefined)
@@ -109,12 +134,15 @@ export class SessionWrites {
         this.#settings.touchAfter > 0 &&
         touchCanWait(session, ttlMs, this.#settings.touchAfter * 1000, now)
       ) {
-        return DONE
+        return skipped(trace)
       }
       const key = this.#settings.prefix + sid
+      if (ttlMs <= 0 && trace !== undefined) trace.outcome = "deleted"
       if (ttlMs <= 0 || this.#parts.owners === undefined)
-        return this.#parts.redis.retime(key, ttlMs)
-      return this.#afterIndexing(sid, session, ttlMs, () => this.#parts.redis.retime(key, ttlMs))
+        return this.#parts.redis.retime(key, ttlMs, trace)
+      return this.#afterIndexing(sid, session, ttlMs, trace, () =>
+        this.#parts.redis.retime(key, ttlMs, trace),
+      )
     } catch (error) {
       return Promise.reject(error)
     }
@@ -124,6 +152,11 @@ export class SessionWrites {
 const DONE: Promise<void> = Promise.resolve()
 
 function nothing(): void {}
+
+function skipped(trace: OperationTrace | undefined): Promise<void> {
+  if (trace !== undefined) trace.outcome = "skipped"
+  return DONE
+}
 
 function assertSessionObject(session: unknown): asserts session is SessionData {
   if (typeof session !== "object" || session === null || Array.isArray(session)) {

@@ -11,6 +11,7 @@ import type {RedisServer} from "../support/redis-servers.js"
 import {makeSession, uniquePrefix} from "../support/sessions.js"
 import {bulkContract} from "./bulk.js"
 import {coreContract} from "./core.js"
+import {diagnosticsContract} from "./diagnostics.js"
 import {inputContract} from "./input.js"
 import {logoutContract} from "./logout.js"
 import {mergeContract} from "./merge.js"
@@ -104,6 +105,7 @@ export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
     logoutContract(ctx)
     ownerContract(ctx)
     mergeContract(ctx)
+    diagnosticsContract(ctx)
 
     it("saw no client errors", () => {
       expect(ctx.connection.errors).toEqual([])

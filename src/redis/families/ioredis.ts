@@ -98,6 +98,7 @@ function statusOf(client: object): unknown {
 /** ioredis's own errors for a client it cannot send on, turned into the store's. */
 function ioredisError(error: unknown): unknown {
   if (!(error instanceof Error)) return error
+  withoutArguments(error)
   const {message} = error
   if (message === "Command timed out") {
     return new RedisUnavailableError("ETIMEDOUT", "Redis did not answer within commandTimeout")
@@ -112,6 +113,18 @@ function ioredisError(error: unknown): unknown {
     return new RedisUnavailableError("ENOTCONN", `The Redis client is not connected (${message})`)
   }
   return error
+}
+
+/**
+ * ioredis puts a command's arguments on its reply errors (`error.command.args`): a session's
+ * key, which holds its id (a bearer secret), and its data. Such an error reaches callers,
+ * loggers and diagnostics payloads, so the arguments are dropped; the command's name stays.
+ */
+function withoutArguments(error: Error): void {
+  const {command} = error as {command?: unknown}
+  if (typeof command === "object" && command !== null && "args" in command) {
+    ;(error as {command?: unknown}).command = {name: (command as {name?: unknown}).name}
+  }
 }
 
 /**
