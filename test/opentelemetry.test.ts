@@ -2,6 +2,8 @@
 // exporters: a span per call with its outcome, a latency histogram and outcome counters per
 // operation, no session id anywhere, and nothing more once it is uninstalled.
 
+import {context} from "@opentelemetry/api"
+import {AsyncLocalStorageContextManager} from "@opentelemetry/context-async-hooks"
 import {
   AggregationTemporality,
   DataPointType,
@@ -124,5 +126,40 @@ describe.each(KINDS)("the OpenTelemetry example, with a $name", (kind) => {
     for (const point of histogram.dataPoints) expect(point.value.min).toBeGreaterThanOrEqual(0)
     await metering.shutdown()
     await tracing.shutdown()
+  })
+
+  it("a call's span is a child of the span active where the app called the store", async () => {
+    // What an instrumented HTTP server does: each request runs inside its own span's context.
+    const contexts = new AsyncLocalStorageContextManager().enable()
+    context.setGlobalContextManager(contexts)
+    const spans = new InMemorySpanExporter()
+    const tracing = new BasicTracerProvider({spanProcessors: [new SimpleSpanProcessor(spans)]})
+    const tracer = tracing.getTracer("test")
+    const uninstall = instrumentSessionStore({tracer})
+    const store = new RedisStore(connection.client, {prefix: uniquePrefix("otel-parent")})
+    try {
+      const request = async (name: string) =>
+        tracer.startActiveSpan(name, async (span) => {
+          await store.set(name, makeSession())
+          await store.get(name)
+          span.end()
+        })
+      await Promise.all([request("first request"), request("second request")])
+    } finally {
+      uninstall()
+      context.disable()
+    }
+    // Read before shutdown, which empties the in-memory exporter.
+    const finished = spans.getFinishedSpans()
+    for (const name of ["first request", "second request"]) {
+      const parent = finished.find((span) => span.name === name)
+      const children = finished.filter(
+        (span) => span.parentSpanContext?.spanId === parent?.spanContext().spanId,
+      )
+      expect(children.map((span) => span.name)).toEqual(["session set", "session get"])
+      expect(
+        children.every((span) => span.spanContext().traceId === parent?.spanContext().traceId),
+      ).toBe(true)
+    }
   })
 })
