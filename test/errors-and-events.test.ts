@@ -1,6 +1,8 @@
 import {createClient} from "redis"
 import {describe, expect, expectTypeOf, it} from "vitest"
+import {outcomeOfError} from "../src/diagnostics/trace.js"
 import {
+  ConcurrentWriteError,
   CorruptSessionError,
   isRedisSessionStoreError,
   isRedisUnavailableError,
@@ -9,6 +11,7 @@ import {
   RedisUnavailableError,
   type ServerReport,
   SessionTooLargeError,
+  TooManySessionsError,
 } from "../src/index.js"
 
 describe("errors", () => {
@@ -79,5 +82,32 @@ describe("events", () => {
     store.emit("my-event", 1, 2)
     expect(heard).toEqual(["gone", "sid-2", "a:1", [1, 2]])
     await store.close()
+  })
+})
+
+describe("the outcome a rejected call publishes (diagnostics)", () => {
+  it("names each error of the store, a bad argument, and anything else", () => {
+    const errors = [
+      new RedisUnavailableError("ETIMEDOUT", "slow"),
+      new RedisUnavailableError("ENOTCONN", "closed"),
+      new SessionTooLargeError(2000, 1000),
+      new ConcurrentWriteError(50),
+      new TooManySessionsError(2),
+      new TypeError("bad sid"),
+      new RangeError("bad number"),
+      new Error("OOM command not allowed"),
+      "not even an Error",
+    ]
+    expect(errors.map(outcomeOfError)).toEqual([
+      "timed-out",
+      "unavailable",
+      "too-large",
+      "conflict",
+      "refused",
+      "invalid",
+      "invalid",
+      "failed",
+      "failed",
+    ])
   })
 })

@@ -15,16 +15,16 @@ const REJECTED = ["start", "end", "error", "asyncStart", "asyncEnd"]
 
 export function diagnosticsContract(ctx: ContractContext): void {
   const {newStore} = ctx
-  let recorder: Recorder | undefined
+  const recorders: Recorder[] = []
   afterEach(() => {
-    recorder?.stop()
-    recorder = undefined
+    for (const recorder of recorders.splice(0)) recorder.stop()
   })
   /** A store whose every call is recorded (until the test ends). */
   function observedStore(settings: Parameters<typeof newStore>[0] = {}) {
     const made = newStore(settings)
-    recorder = record(made.prefix)
-    return {...made, recorded: recorder}
+    const recorded = record(made.prefix)
+    recorders.push(recorded)
+    return {...made, recorded}
   }
   const outcomes = (contexts: StoreOperationContext[]) => contexts.map((c) => c.outcome)
 
@@ -202,6 +202,30 @@ export function diagnosticsContract(ctx: ContractContext): void {
       expect(counted.map((c) => [c.operation, c.outcome, c.count])).toEqual([
         ["sessionsOf", "done", 2],
         ["revokeOwner", "done", 2],
+      ])
+    })
+
+    it("maxSessionsPerOwner: a login over the limit is refused; an evicted session's late save is logged-out", async () => {
+      const ownerOf = (session: SessionData) => session.user?.id
+      const refusing = observedStore({
+        owner: ownerOf,
+        maxSessionsPerOwner: 1,
+        onTooManySessions: "refuse",
+      })
+      await refusing.store.set("p", makeSession())
+      await expect(refusing.store.set("q", makeSession())).rejects.toMatchObject({
+        code: "ETOOMANYSESSIONS",
+      })
+      expect(outcomes(refusing.recorded.finished("set"))).toEqual(["written", "refused"])
+      const evicting = observedStore({owner: ownerOf, maxSessionsPerOwner: 1})
+      const first = makeSession()
+      await evicting.store.set("p", first)
+      await evicting.store.set("q", makeSession())
+      await evicting.store.set("p", first)
+      expect(outcomes(evicting.recorded.finished("set"))).toEqual([
+        "written",
+        "written",
+        "logged-out",
       ])
     })
 
