@@ -3,8 +3,9 @@
 // tombstone guard on reads and writes, EVALSHA with EVAL on NOSCRIPT, SCAN walks. A family
 // says only how each command is spelled on its client (CommandDialect).
 
+import type {OperationTrace} from "../diagnostics/trace.js"
 import type {NodeCommands, ScanReply} from "./cluster.js"
-import {type Bounds, DISCARD, NOTE_REFUSAL, NOTE_RETIME} from "./deadline.js"
+import {type Bounds, DISCARD, type Finish, NOTE_REFUSAL, NOTE_RETIME} from "./deadline.js"
 import {scanEndpoint, toValues} from "./families/shared.js"
 import {type LuaScript, runScript} from "./scripts.js"
 import type {FamilyCommands, ReadFinish} from "./types.js"
@@ -59,38 +60,22 @@ export function keyedCommands<C extends object>(
 ): KeyedCommands {
   // The dialect's own function, with the key as its argument: no closure per `get`.
   const get = dialect.get as (client: C, key: string) => Promise<string | null>
+  /** A tombstone-guarded write: its reply noted on the trace of a traced call, else dropped. */
+  const write = (
+    command: (client: C) => Promise<unknown>,
+    note: Finish<unknown, undefined, OperationTrace>,
+    trace: OperationTrace | undefined,
+  ): Promise<void> =>
+    bounds.runGuarded(client, command, trace === undefined ? DISCARD : note, trace)
   return {
     get: <R>(key: string, finish: ReadFinish<R>) =>
       bounds.runGuarded(client, get, finish, key) as Promise<Awaited<R>>,
-    // A traced call (trace given) has its reply noted on the trace; others discard it.
     set: (key, value, ttlMs, onlyOverString, trace) =>
-      bounds.runGuarded(
-        client,
-        (c) => dialect.set(c, key, value, ttlMs, onlyOverString),
-        trace === undefined ? DISCARD : NOTE_REFUSAL,
-        trace,
-      ),
+      write((c) => dialect.set(c, key, value, ttlMs, onlyOverString), NOTE_REFUSAL, trace),
     pExpire: (key, ttlMs, trace) =>
-      bounds.runGuarded(
-        client,
-        (c) => dialect.pExpire(c, key, ttlMs),
-        trace === undefined ? DISCARD : NOTE_RETIME,
-        trace,
-      ),
-    getEx: (key, ttlMs, trace) =>
-      bounds.runGuarded(
-        client,
-        (c) => dialect.getEx(c, key, ttlMs),
-        trace === undefined ? DISCARD : NOTE_RETIME,
-        trace,
-      ),
-    getDel: (key, trace) =>
-      bounds.runGuarded(
-        client,
-        (c) => dialect.getDel(c, key),
-        trace === undefined ? DISCARD : NOTE_REFUSAL,
-        trace,
-      ),
+      write((c) => dialect.pExpire(c, key, ttlMs), NOTE_RETIME, trace),
+    getEx: (key, ttlMs, trace) => write((c) => dialect.getEx(c, key, ttlMs), NOTE_RETIME, trace),
+    getDel: (key, trace) => write((c) => dialect.getDel(c, key), NOTE_REFUSAL, trace),
     del: (key) => bounds.runGuarded(client, (c) => dialect.del(c, key), DISCARD),
     runScript: (script, keys, args) => evalOn(client, bounds, dialect, script, keys, args),
   }
