@@ -1,4 +1,5 @@
 export type {Progress} from "./bulk/bulk.js"
+export type {Callback} from "./callback.js"
 export {
   CHANNELS,
   type ConnectionMessage,
@@ -20,7 +21,6 @@ export {
 export type {OwnerOf} from "./owners/owner-index.js"
 export type {ClientSettings} from "./redis/owned-client.js"
 export type {ServerEvent, ServerReport} from "./redis/redundant.js"
-export type {Callback} from "./store/callback.js"
 export {type EncryptedSerializerOptions, encryptedSerializer} from "./store/encrypted-serializer.js"
 export type {RedisStoreEvents, StoreListener} from "./store/events.js"
 export type {ResolveConflict} from "./store/merge.js"

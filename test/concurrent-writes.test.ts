@@ -188,6 +188,23 @@ describe("with the sessions' serializers and options", () => {
     expect(await overlapping(newStore({touchAfter: 60}))).toMatchObject({flash: "a", line: "b"})
   })
 
+  it("a new session whose first save failed (not written): the next save writes it whole", async () => {
+    const store = newStore()
+    const fresh = makeSession(60_000, {user: "ada"} as Fields) as unknown as Fields
+    // Redis refuses every write (OOM) for the first save.
+    await server.command("CONFIG", "SET", "maxmemory", "1")
+    try {
+      const error = await store.set("n", fresh as never).catch((e: unknown) => e)
+      expect(String(error)).toMatch(/OOM/)
+    } finally {
+      await server.command("CONFIG", "SET", "maxmemory", "0")
+    }
+    expect(await store.get("n")).toBeNull()
+    fresh.views = 1
+    await store.set("n", fresh as never)
+    expect(await store.get("n")).toMatchObject({user: "ada", views: 1})
+  })
+
   it("maxBytes applies to the merged session: refused whole, nothing lost", async () => {
     const store = newStore({maxBytes: 400})
     await store.set("u", makeSession())

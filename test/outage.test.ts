@@ -77,6 +77,32 @@ describe.each(kindsFor("standalone"))("outages with a $name", (kind) => {
     expect(await store.get("kept")).toEqual(asStored(session))
   })
 
+  it("a stalled server, callbacks as express-session passes them: each called once, with the bound's error", async () => {
+    const {store, events} = newStore()
+    const session = makeSession()
+    await store.set("kept", session)
+    const heard: Record<string, unknown[]> = {get: [], set: [], touch: []}
+    const hear = (method: string) => (error: unknown) => heard[method]?.push(error)
+    server.pause()
+    const returned = [
+      store.get("kept", hear("get")),
+      store.set("kept", session, hear("set")),
+      store.touch("kept", session, hear("touch")),
+    ]
+    // The promises only resolve, once each callback has had the error.
+    expect(await Promise.all(returned)).toEqual([undefined, undefined, undefined])
+    for (const errors of Object.values(heard)) {
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toBeInstanceOf(RedisUnavailableError)
+      expect((errors[0] as RedisUnavailableError).code).toBe("ETIMEDOUT")
+    }
+    server.resume()
+    await vi.waitFor(() => expect(events).toEqual(["disconnect", "connect"]), WAIT)
+    // The stalled commands' replies came in after the bound: no callback heard them.
+    expect(await server.command("PING")).toBe("PONG")
+    for (const errors of Object.values(heard)) expect(errors).toHaveLength(1)
+  })
+
   it("a killed server: bounded errors, disconnect; after a restart connect, and sessions kept", async () => {
     const {store, events} = newStore()
     const session = makeSession()

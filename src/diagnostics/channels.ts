@@ -58,7 +58,7 @@ export interface UnreadableMessage {
   readonly sessionHash: string
 }
 
-type OperationChannel = TracingChannel<unknown, StoreOperationContext>
+export type OperationChannel = TracingChannel<unknown, StoreOperationContext>
 
 const operations = new Map<StoreOperation, OperationChannel>()
 

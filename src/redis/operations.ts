@@ -1,6 +1,7 @@
 // The store's operations (SessionClient) over one client family's commands (FamilyCommands):
 // which command each operation is, with tombstones on or off, is decided here and only here.
 
+import {deliverTo} from "../callback.js"
 import type {TombstonePolicy} from "../store/tombstone-policy.js"
 import {
   READ_SESSION_WITH_TTL,
@@ -27,7 +28,7 @@ export function withOperations(
     },
     readMany: commands.mget,
     // With tombstones, SET ... GET: a destroyed session stays dead (a refusal, not an error).
-    write: (key, value, ttlMs, trace) => commands.set(key, value, ttlMs, on, trace),
+    write: (key, value, ttlMs, trace, sink) => commands.set(key, value, ttlMs, on, trace, sink),
     async writeIfUnchanged(key, expected, value, ttlMs, trace) {
       const ttl = ttlMs === undefined ? "" : `${ttlMs}`
       const args = [expected, value, ttl, on ? "1" : "0"]
@@ -38,10 +39,12 @@ export function withOperations(
     },
     // With tombstones, GETEX and GETDEL: they leave a tombstone as it is, quietly.
     retime: on
-      ? (key, ttlMs, trace) =>
-          ttlMs <= 0 ? commands.getDel(key, trace) : commands.getEx(key, ttlMs, trace)
-      : (key, ttlMs, trace) =>
-          ttlMs <= 0 ? commands.del(key) : commands.pExpire(key, ttlMs, trace),
+      ? (key, ttlMs, trace, sink) =>
+          ttlMs <= 0 ? commands.getDel(key, trace, sink) : commands.getEx(key, ttlMs, trace, sink)
+      : (key, ttlMs, trace, sink) =>
+          ttlMs <= 0
+            ? deliverTo(commands.del(key), sink)
+            : commands.pExpire(key, ttlMs, trace, sink),
     end: on
       ? async (key) => {
           await commands.runScript(TOMBSTONE_SESSIONS, [key], tombstones.args())

@@ -15,19 +15,20 @@
 // instance comes back exactly as the request had it. connect-redis 6.1 merged inside values
 // and turned Dates into `{}`; that is what this avoids.
 //
-// Where the base comes from: `get` notes, in a private field stamped on the object it
-// returns, the value it read (no field the app, a test or the serializer can see).
-// express-session builds each request's Session through the store's `createSession`, which
-// carries the note over to that Session; a script that passes what `get` returned straight
-// to `set` is known too.
+// Where the base comes from: `get` notes the value it read, where no one else can see it
+// (LoadedNotes). express-session builds each request's Session through the store's
+// `createSession`, which carries the note over to that Session; a script that passes what
+// `get` returned straight to `set` is known too.
 // @fastify/session builds its Session without the store's help, so there the base is not
 // known and a save overwrites, as connect-redis does.
 
 import type {SessionData} from "express-session"
+import {deliverTo, type Sink} from "../callback.js"
 import {byteSize, type OperationTrace} from "../diagnostics/trace.js"
 import {ConcurrentWriteError} from "../errors.js"
 import type {SessionClient} from "../redis/index.js"
 import type {SessionCodec} from "./codec.js"
+import {baseOf, noteWritten} from "./loaded-notes.js"
 
 /** Decides a field both requests changed differently; undefined removes the field. */
 export type ResolveConflict = (
@@ -45,88 +46,6 @@ export const MAX_SAVE_ATTEMPTS = 50
  * one user kept in flight, a fifth of the saves lost 50 times in a row.
  */
 const MAX_BACKOFF_MS = 64
-
-/** What a request loaded: the stored value exactly, and the key it came from. */
-class Loaded {
-  constructor(
-    readonly key: string,
-    readonly value: string,
-  ) {}
-}
-
-/** A constructor that hands back the object it is given, so a subclass can stamp it. */
-class GivenObject {
-  constructor(object: object) {
-    // biome-ignore lint/correctness/noConstructorReturn: the point: Marked stamps `object`
-    return object as GivenObject
-  }
-}
-
-/**
- * What a session object was loaded from, in a private field stamped on that object: no key
- * that JSON, `Object.keys`, for...in (express-session's own copying), `Reflect.ownKeys`,
- * deep-equality checks (a test's `toEqual`) or any serializer can see. Measured per `get`
- * with the per-call benchmark: ~50-90 ns; a WeakMap costs ~800 ns (most of it in the
- * collector), a non-enumerable symbol property ~300 ns, and an enumerable one shows up in
- * deep-equality checks.
- */
-class Marked extends GivenObject {
-  #loaded: Loaded
-
-  private constructor(object: object, loaded: Loaded) {
-    super(object)
-    this.#loaded = loaded
-  }
-
-  static mark(object: object, loaded: Loaded): void {
-    if (#loaded in object) {
-      ;(object as Marked).#loaded = loaded
-      return
-    }
-    try {
-      new Marked(object, loaded)
-    } catch {
-      // An engine that refuses private fields on a frozen object: left unmarked, and so
-      // saved whole (a plain write, as with "overwrite").
-    }
-  }
-
-  /**
-   * `mark` for an object just parsed from Redis, which holds no note yet: the stamp without
-   * the check first, the cheaper path on every `get` (measured ~40-90 ns less per call). An
-   * object that does hold one (a serializer that hands out the same object twice) or is
-   * frozen goes the careful way.
-   */
-  static markFresh(object: object, loaded: Loaded): void {
-    try {
-      new Marked(object, loaded)
-    } catch {
-      Marked.mark(object, loaded)
-    }
-  }
-
-  static of(object: object): Loaded | undefined {
-    return #loaded in object ? (object as Marked).#loaded : undefined
-  }
-}
-
-/** Notes on a session read by `get` the value it was read from. */
-export function markLoaded(session: SessionData, key: string, value: string): SessionData {
-  Marked.markFresh(session, new Loaded(key, value))
-  return session
-}
-
-/** Carries the note `get` left on `data` over to the Session express-session built from it. */
-export function carryMark(data: object, session: object): void {
-  const loaded = Marked.of(data)
-  if (loaded !== undefined) Marked.mark(session, loaded)
-}
-
-/** What this session's request loaded from `key`, or undefined when that is not known. */
-function loadedBase(session: object, key: string): string | undefined {
-  const loaded = Marked.of(session)
-  return loaded !== undefined && loaded.key === key ? loaded.value : undefined
-}
 
 export interface MergeContext {
   readonly redis: SessionClient
@@ -162,18 +81,27 @@ export class MergingWriter {
     value: string,
     ttlMs: number | undefined,
     trace?: OperationTrace,
+    sink?: Sink<void>,
   ): Promise<void> {
-    const base = loadedBase(session, key)
+    const base = baseOf(session, key)
     if (base === undefined) {
       // Nothing loaded (a new session, regenerate, an admin script): written as it is, and
-      // known from now on, for a second save of the same request.
-      return this.#redis.write(key, value, ttlMs, trace).then(() => remember(session, key, value))
+      // known from now on, for a second save of the same request. Noted before the write
+      // lands, which spares every new session a promise: should the write fail and the
+      // request save again, the script finds no key (it writes the session whole) or this
+      // very value (it had landed after all). Anything else there was written by someone
+      // who had read this value, so merging with it is right. A loaded session's note, in
+      // contrast, waits for its write (below): noting a value that never landed would make
+      // a second save undo the first one's changes.
+      noteWritten(session, key, value)
+      return this.#redis.write(key, value, ttlMs, trace, sink)
     }
-    return this.#writeIfUnchanged(key, base, value, ttlMs, trace).then((held) =>
+    const saved = this.#writeIfUnchanged(key, base, value, ttlMs, trace).then((held) =>
       held === null
-        ? remember(session, key, value)
+        ? noteWritten(session, key, value)
         : this.#rebase(sid, key, session, ttlMs, base, held, trace),
     )
+    return deliverTo(saved, sink)
   }
 
   /**
@@ -220,7 +148,7 @@ export class MergingWriter {
       if (newer === null) break
       ;[built, held] = [held, newer]
     }
-    remember(session, key, value)
+    noteWritten(session, key, value)
   }
 }
 
@@ -233,10 +161,6 @@ function rawString(reply: unknown): string | null {
 function backOff(attempt: number): Promise<void> {
   const ceiling = Math.min(MAX_BACKOFF_MS, 2 ** (attempt - 2))
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling))
-}
-
-function remember(session: object, key: string, value: string): void {
-  Marked.mark(session, new Loaded(key, value))
 }
 
 type Fields = Record<string, unknown>

@@ -2,7 +2,7 @@
 
 import type {SessionData} from "express-session"
 import {describe, expect, it, vi} from "vitest"
-import {RedisStore} from "../../src/index.js"
+import {RedisStore, type RedisStoreSettings} from "../../src/index.js"
 import {asStored, makeSession, uniquePrefix} from "../support/sessions.js"
 import type {ContractContext} from "./contract.js"
 
@@ -278,6 +278,49 @@ export function coreContract(ctx: ContractContext): void {
       await expect(result).resolves.toBeUndefined()
       expect(callback).toHaveBeenCalledTimes(1)
       expect(callback.mock.calls[0]?.[0]).toBeInstanceOf(TypeError)
+    })
+
+    it("a callback hears after the call returned; its promise resolves after it", async () => {
+      const order: string[] = []
+      const note = (what: string) => () => order.push(what)
+      const check = async (
+        settings: RedisStoreSettings,
+        run: (store: RedisStore) => Promise<unknown>,
+      ) => {
+        order.length = 0
+        const done = run(newStore(settings).store).then(note("promise"))
+        order.push("returned")
+        await done
+        expect(order).toEqual(["returned", "callback", "promise"])
+      }
+      const session = makeSession()
+      await check({}, (store) => store.get("none", note("callback")))
+      await check({}, (store) => store.set("a", session, note("callback")))
+      await check({}, (store) => store.touch("a", session, note("callback")))
+      await check({disableTouch: true}, (store) => store.touch("a", session, note("callback")))
+      await check({}, (store) => store.get("", note("callback")))
+      await check({}, (store) => store.set("a", 5 as never, note("callback")))
+    })
+
+    it("an async serializer: a callback gets the session itself, a tombstone null", async () => {
+      const {store} = newStore({
+        serializer: {
+          parse: async (text) => JSON.parse(text),
+          stringify: async (value) => JSON.stringify(value),
+        },
+      })
+      const session = makeSession()
+      const heard = (run: (cb: (err: unknown, value?: unknown) => void) => unknown) =>
+        new Promise<[unknown, unknown]>((resolve) => {
+          run((err, value) => resolve([err, value]))
+        })
+      expect(await heard((cb) => store.set("a", session, cb))).toEqual([null, undefined])
+      expect(await heard((cb) => store.get("a", cb))).toEqual([null, asStored(session)])
+      await store.destroy("a")
+      expect(await heard((cb) => store.get("a", cb))).toEqual([null, null])
+      expect(await heard((cb) => store.touch("a", session, cb))).toEqual([null, undefined])
+      expect(await heard((cb) => store.set("a", session, cb))).toEqual([null, undefined])
+      expect(await store.get("a")).toBeNull()
     })
 
     it("rejects the promise when no callback is given", async () => {

@@ -153,5 +153,17 @@ export function mergeContract(ctx: ContractContext): void {
       expect(commands).toEqual(["EVALSHA", "EVALSHA"])
       expect((await store.get("u"))?.views).toBe(2)
     })
+
+    it("a new session's second save knows the first: another request's change in between stays", async () => {
+      const {store} = newStore()
+      const fresh = makeSession(60_000, {views: 0} as Fields) as unknown as Fields
+      await store.set("n", fresh as never)
+      const other = await load(store, "n")
+      other.flash = "theirs"
+      await store.set("n", other)
+      fresh.views = 1
+      await store.set("n", fresh as never)
+      expect(await store.get("n")).toMatchObject({views: 1, flash: "theirs"})
+    })
   })
 }
