@@ -57,7 +57,7 @@ async function main() {
     const e2e = runs("e2e") ? await endToEnd(server) : skipped
     log("5. the store's own cost per call")
     const overhead = runs("overhead")
-      ? await measureOverhead(realisticSession(), QUICK ? 3 : 21, QUICK ? 20_000 : 200_000)
+      ? await measureOverhead(QUICK ? 3 : 21, QUICK ? 20_000 : 200_000)
       : skipped
     log("6. cost inside Redis per operation")
     const redisCost = runs("redis")
