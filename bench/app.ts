@@ -7,7 +7,8 @@ import {RedisStore as ConnectRedisStore} from "connect-redis"
 import express from "express"
 import session, {type Store} from "express-session"
 import {createClient} from "redis"
-import {RedisStore} from "../src/index.js"
+// The built package, as users run it (npm run bench builds it first).
+import {RedisStore} from "../dist/index.js"
 
 declare module "express-session" {
   interface SessionData {

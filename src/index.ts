@@ -1,5 +1,4 @@
 export type {Progress} from "./bulk/bulk.js"
-export type {Callback} from "./callback.js"
 export {
   CHANNELS,
   type ConnectionMessage,
@@ -21,6 +20,7 @@ export {
 export type {OwnerOf} from "./owners/owner-index.js"
 export type {ClientSettings} from "./redis/owned-client.js"
 export type {ServerEvent, ServerReport} from "./redis/redundant.js"
+export type {Callback} from "./store/callback.js"
 export {type EncryptedSerializerOptions, encryptedSerializer} from "./store/encrypted-serializer.js"
 export type {RedisStoreEvents, StoreListener} from "./store/events.js"
 export type {ResolveConflict} from "./store/merge.js"

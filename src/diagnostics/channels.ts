@@ -58,7 +58,7 @@ export interface UnreadableMessage {
   readonly sessionHash: string
 }
 
-export type OperationChannel = TracingChannel<unknown, StoreOperationContext>
+type OperationChannel = TracingChannel<unknown, StoreOperationContext>
 
 const operations = new Map<StoreOperation, OperationChannel>()
 

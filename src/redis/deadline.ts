@@ -17,7 +17,6 @@
 // the bound and never sent.
 
 import {setMaxListeners} from "node:events"
-import {deliverTo, invoke, type Sink} from "../callback.js"
 import type {OperationTrace} from "../diagnostics/trace.js"
 import {isWrongType, RedisUnavailableError} from "../errors.js"
 import {FirstConnection, type Readiness, type Waiter} from "./first-connection.js"
@@ -57,14 +56,12 @@ export interface Bounds {
   /**
    * As `run`, but a WRONGTYPE reply (a tombstone at the key) is an answer, not an error: the
    * reply, or TOMBSTONED, goes through `finish`, whose result (or throw) settles the call.
-   * With `sink`, the outcome goes to it (see Sink) and the promise resolves to undefined.
    */
   runGuarded<C extends object, T, R, A = undefined>(
     client: C,
     command: Command<C, T, A>,
     finish: Finish<T, R, A>,
     arg?: A,
-    sink?: Sink<Awaited<R>>,
   ): Promise<R>
   /** The store was closed: commands still waiting for a first connection fail now. */
   release(): void
@@ -189,30 +186,13 @@ export class Deadlines implements Bounds {
     command: Command<C, T, A>,
     finish: Finish<T, R, A> | undefined,
     arg?: A,
-    sink?: Sink<Awaited<R>>,
   ): Promise<R> {
     let slice = this.#current
     if (slice === undefined || !slice.open) {
       slice = new Slice(this.#timeoutMs, this.#sliceMs, this.#observe)
       this.#current = slice
     }
-    if (this.#isReady(client)) {
-      const sent = command(client, arg as A)
-      if (sink === undefined) return this.#send(slice, sent, finish, arg)
-      return this.#sendToSink(slice, sent, finish, arg, sink)
-    }
-    // Off the hot path (not connected): the outcome reaches a sink through the promise.
-    const outcome = this.#whenNotReady(slice, client, command, finish, arg)
-    return deliverTo(outcome as Promise<Awaited<R>>, sink) as Promise<R>
-  }
-
-  #whenNotReady<C extends object, T, R, A>(
-    slice: Slice,
-    client: C,
-    command: Command<C, T, A>,
-    finish: Finish<T, R, A> | undefined,
-    arg: A | undefined,
-  ): Promise<R> {
+    if (this.#isReady(client)) return this.#send(slice, command(client, arg as A), finish, arg)
     const first = this.#firstConnection
     if (first?.waiting) {
       return this.#afterFirstConnection(first, slice, () => command(client, arg as A), finish, arg)
@@ -241,50 +221,6 @@ export class Deadlines implements Bounds {
   ): Promise<R> {
     slice.pending++
     return new Promise<R>((resolve, reject) => {
-      slice.add(reject)
-      sent.then(
-        (value) => {
-          slice.settle()
-          if (finish === undefined) resolve(value as unknown as R)
-          else settleWith(finish, value, arg as A, resolve, reject)
-        },
-        (error: unknown) => this.#failed(slice, error, resolve, reject, finish, arg as A),
-      )
-    })
-  }
-
-  /**
-   * As #send, with the outcome given to `sink` (a caller's callback), once, in the same
-   * step; the promise resolves to undefined after it. Apart from #send, so that calls
-   * without a sink keep their code as lean as it was.
-   */
-  #sendToSink<T, R, A>(
-    slice: Slice,
-    sent: Promise<T>,
-    finish: Finish<T, R, A> | undefined,
-    arg: A | undefined,
-    sink: Sink<Awaited<R>>,
-  ): Promise<R> {
-    slice.pending++
-    return new Promise<R>((resolvePromise) => {
-      let open = true
-      const reject = (error: unknown) => {
-        if (!open) return
-        open = false
-        resolvePromise(undefined as R)
-        invoke(sink, error)
-      }
-      const resolve = (value: R) => {
-        if (!open) return
-        open = false
-        // An async serializer's parse: the sink waits for the session (the bound, as for
-        // a promise, no longer can).
-        if (value instanceof Promise) resolvePromise(deliverTo(value, sink) as R)
-        else {
-          resolvePromise(undefined as R)
-          invoke(sink, null, value as Awaited<R>)
-        }
-      }
       slice.add(reject)
       sent.then(
         (value) => {
@@ -387,16 +323,13 @@ export function unbounded(family: BoundsFamily, observe: FailureObserver): Bound
   return {
     release: () => {},
     run: (client, command) => command(client, undefined).catch(fail),
-    runGuarded: (client, command, finish, arg, sink) =>
-      deliverTo(
-        command(client, arg as never).then(
-          (reply) => finish(reply, arg as never),
-          (error: unknown) => {
-            if (isWrongType(error)) return finish(TOMBSTONED, arg as never)
-            return fail(error)
-          },
-        ),
-        sink as never,
+    runGuarded: (client, command, finish, arg) =>
+      command(client, arg as never).then(
+        (reply) => finish(reply, arg as never),
+        (error: unknown) => {
+          if (isWrongType(error)) return finish(TOMBSTONED, arg as never)
+          return fail(error)
+        },
       ),
   }
 }

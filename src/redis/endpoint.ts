@@ -3,7 +3,6 @@
 // tombstone guard on reads and writes, EVALSHA with EVAL on NOSCRIPT, SCAN walks. A family
 // says only how each command is spelled on its client (CommandDialect).
 
-import type {Sink} from "../callback.js"
 import type {OperationTrace} from "../diagnostics/trace.js"
 import type {NodeCommands, ScanReply} from "./cluster.js"
 import {type Bounds, DISCARD, type Finish, NOTE_REFUSAL, NOTE_RETIME} from "./deadline.js"
@@ -66,19 +65,17 @@ export function keyedCommands<C extends object>(
     command: (client: C) => Promise<unknown>,
     note: Finish<unknown, undefined, OperationTrace>,
     trace: OperationTrace | undefined,
-    sink: Sink<void> | undefined,
   ): Promise<void> =>
-    bounds.runGuarded(client, command, trace === undefined ? DISCARD : note, trace, sink)
+    bounds.runGuarded(client, command, trace === undefined ? DISCARD : note, trace)
   return {
-    get: <R>(key: string, finish: ReadFinish<R>, sink?: Sink<Awaited<R>>) =>
-      bounds.runGuarded(client, get, finish, key, sink) as Promise<Awaited<R>>,
-    set: (key, value, ttlMs, onlyOverString, trace, sink) =>
-      write((c) => dialect.set(c, key, value, ttlMs, onlyOverString), NOTE_REFUSAL, trace, sink),
-    pExpire: (key, ttlMs, trace, sink) =>
-      write((c) => dialect.pExpire(c, key, ttlMs), NOTE_RETIME, trace, sink),
-    getEx: (key, ttlMs, trace, sink) =>
-      write((c) => dialect.getEx(c, key, ttlMs), NOTE_RETIME, trace, sink),
-    getDel: (key, trace, sink) => write((c) => dialect.getDel(c, key), NOTE_REFUSAL, trace, sink),
+    get: <R>(key: string, finish: ReadFinish<R>) =>
+      bounds.runGuarded(client, get, finish, key) as Promise<Awaited<R>>,
+    set: (key, value, ttlMs, onlyOverString, trace) =>
+      write((c) => dialect.set(c, key, value, ttlMs, onlyOverString), NOTE_REFUSAL, trace),
+    pExpire: (key, ttlMs, trace) =>
+      write((c) => dialect.pExpire(c, key, ttlMs), NOTE_RETIME, trace),
+    getEx: (key, ttlMs, trace) => write((c) => dialect.getEx(c, key, ttlMs), NOTE_RETIME, trace),
+    getDel: (key, trace) => write((c) => dialect.getDel(c, key), NOTE_REFUSAL, trace),
     del: (key) => bounds.runGuarded(client, (c) => dialect.del(c, key), DISCARD),
     runScript: (script, keys, args) => evalOn(client, bounds, dialect, script, keys, args),
   }

@@ -1,7 +1,6 @@
 // The store's operations (SessionClient) over one client family's commands (FamilyCommands):
 // which command each operation is, with tombstones on or off, is decided here and only here.
 
-import {deliverTo} from "../callback.js"
 import type {TombstonePolicy} from "../store/tombstone-policy.js"
 import {
   READ_SESSION_WITH_TTL,
@@ -28,7 +27,7 @@ export function withOperations(
     },
     readMany: commands.mget,
     // With tombstones, SET ... GET: a destroyed session stays dead (a refusal, not an error).
-    write: (key, value, ttlMs, trace, sink) => commands.set(key, value, ttlMs, on, trace, sink),
+    write: (key, value, ttlMs, trace) => commands.set(key, value, ttlMs, on, trace),
     async writeIfUnchanged(key, expected, value, ttlMs, trace) {
       const ttl = ttlMs === undefined ? "" : `${ttlMs}`
       const args = [expected, value, ttl, on ? "1" : "0"]
@@ -39,12 +38,10 @@ export function withOperations(
     },
     // With tombstones, GETEX and GETDEL: they leave a tombstone as it is, quietly.
     retime: on
-      ? (key, ttlMs, trace, sink) =>
-          ttlMs <= 0 ? commands.getDel(key, trace, sink) : commands.getEx(key, ttlMs, trace, sink)
-      : (key, ttlMs, trace, sink) =>
-          ttlMs <= 0
-            ? deliverTo(commands.del(key), sink)
-            : commands.pExpire(key, ttlMs, trace, sink),
+      ? (key, ttlMs, trace) =>
+          ttlMs <= 0 ? commands.getDel(key, trace) : commands.getEx(key, ttlMs, trace)
+      : (key, ttlMs, trace) =>
+          ttlMs <= 0 ? commands.del(key) : commands.pExpire(key, ttlMs, trace),
     end: on
       ? async (key) => {
           await commands.runScript(TOMBSTONE_SESSIONS, [key], tombstones.args())

@@ -13,7 +13,6 @@
 //   for at most the time bound. Each server's health is reported ("serverDown",
 //   "serverUp", naming the server, never its password).
 
-import {deliverTo, type Sink} from "../callback.js"
 import type {OperationTrace} from "../diagnostics/trace.js"
 import {Availability} from "./availability.js"
 import {
@@ -182,26 +181,13 @@ export class RedundantClient implements SessionClient {
     return this.#server(index).redis
   }
 
-  // A sink (a caller's callback) hears the outcome of the whole set, through its promise.
-  write(
-    key: string,
-    value: string,
-    ttlMs: number | undefined,
-    trace?: OperationTrace,
-    sink?: Sink<void>,
-  ) {
+  write(key: string, value: string, ttlMs: number | undefined, trace?: OperationTrace) {
     const stamped = `${STAMP_PREFIX}${this.#stamp()}|${value}`
-    return deliverTo(
-      this.#write((redis) => redis.write(key, stamped, ttlMs, trace), trace),
-      sink,
-    )
+    return this.#write((redis) => redis.write(key, stamped, ttlMs, trace), trace)
   }
 
-  retime(key: string, ttlMs: number, trace?: OperationTrace, sink?: Sink<void>) {
-    return deliverTo(
-      this.#write((redis) => redis.retime(key, ttlMs, trace), trace),
-      sink,
-    )
+  retime(key: string, ttlMs: number, trace?: OperationTrace) {
+    return this.#write((redis) => redis.retime(key, ttlMs, trace), trace)
   }
 
   end(key: string, trace?: OperationTrace) {
@@ -225,14 +211,8 @@ export class RedundantClient implements SessionClient {
     return Promise.reject(new TypeError("touchAfter is not available with clients: [...]"))
   }
 
-  read<R>(
-    key: string,
-    finish: ReadFinish<R>,
-    sink?: Sink<Awaited<R>>,
-    trace?: OperationTrace,
-  ): Promise<Awaited<R>> {
-    const value = this.#read(key, trace).then((reply) => finish(reply, key))
-    return deliverTo(value as Promise<Awaited<R>>, sink)
+  read<R>(key: string, finish: ReadFinish<R>, trace?: OperationTrace): Promise<Awaited<R>> {
+    return this.#read(key, trace).then((reply) => finish(reply, key)) as Promise<Awaited<R>>
   }
 
   /** The newest value among the servers that answered; a tombstone anywhere wins. */

@@ -1,4 +1,3 @@
-import type {Sink} from "../callback.js"
 import type {OperationTrace} from "../diagnostics/trace.js"
 import type {LuaScript} from "./scripts.js"
 
@@ -25,9 +24,9 @@ export interface FamilyCommands {
   /**
    * GET, its reply (TOMBSTONED when the key holds anything but a string) turned into what
    * the caller wants by `finish` (given the key too), in the same step: `get` runs on every
-   * request. With `sink` (a caller's callback) the outcome goes to it in that step too.
+   * request.
    */
-  get<R>(key: string, finish: ReadFinish<R>, sink?: Sink<Awaited<R>>): Promise<Awaited<R>>
+  get<R>(key: string, finish: ReadFinish<R>): Promise<Awaited<R>>
   /**
    * SET, with PX when `ttlMs` is given (a positive whole number of milliseconds). With
    * `onlyOverString` it is SET ... GET (Redis 6.2+), which writes nothing when the key holds
@@ -39,17 +38,16 @@ export interface FamilyCommands {
     ttlMs: number | undefined,
     onlyOverString: boolean,
     trace?: OperationTrace,
-    sink?: Sink<void>,
   ): Promise<void>
   /** PEXPIRE: re-times a key that exists, never creates one. */
-  pExpire(key: string, ttlMs: number, trace?: OperationTrace, sink?: Sink<void>): Promise<void>
+  pExpire(key: string, ttlMs: number, trace?: OperationTrace): Promise<void>
   /**
    * GETEX ... PX (Redis 6.2+): like `pExpire`, but changes nothing (and is no error) when
    * the key holds anything but a string (a tombstone).
    */
-  getEx(key: string, ttlMs: number, trace?: OperationTrace, sink?: Sink<void>): Promise<void>
+  getEx(key: string, ttlMs: number, trace?: OperationTrace): Promise<void>
   /** GETDEL (Redis 6.2+): deletes a string; leaves any other type (a tombstone) alone. */
-  getDel(key: string, trace?: OperationTrace, sink?: Sink<void>): Promise<void>
+  getDel(key: string, trace?: OperationTrace): Promise<void>
   del(key: string): Promise<void>
   /**
    * Values in the order of `keys`; the keys may span hash slots. `source` is the `source` of
@@ -100,20 +98,13 @@ export interface FamilyCommands {
  *
  * `trace`, given only while someone listens to the store's diagnostics channels, is told
  * what the call met on its way (a refusal, nothing to re-time, a server that failed).
- * `sink`, a caller's callback (express-session passes one to each call), is given the
- * outcome in the same step as the reply; the promise then resolves to undefined.
  */
 export interface SessionClient {
   /**
    * The value at `key` (TOMBSTONED for a tombstone) turned into what the caller wants by
    * `finish` (given the key too), in the same step: this runs on every request.
    */
-  read<R>(
-    key: string,
-    finish: ReadFinish<R>,
-    sink?: Sink<Awaited<R>>,
-    trace?: OperationTrace,
-  ): Promise<Awaited<R>>
+  read<R>(key: string, finish: ReadFinish<R>, trace?: OperationTrace): Promise<Awaited<R>>
   /** The value and the milliseconds it has left to live (-1: no expiry); null if none. */
   readWithLife(key: string, trace?: OperationTrace): Promise<{value: string; ttlMs: number} | null>
   /** Values in the order of `keys` (any slots); `source` as SCAN gave it, if the keys came so. */
@@ -124,7 +115,6 @@ export interface SessionClient {
     value: string,
     ttlMs: number | undefined,
     trace?: OperationTrace,
-    sink?: Sink<void>,
   ): Promise<void>
   /**
    * Writes the value only if `key` still holds `expected` (or nothing), in one atomic step;
@@ -139,7 +129,7 @@ export interface SessionClient {
     trace?: OperationTrace,
   ): Promise<string | null>
   /** Re-times a value that exists (never creates one, never a tombstone); <= 0 deletes it. */
-  retime(key: string, ttlMs: number, trace?: OperationTrace, sink?: Sink<void>): Promise<void>
+  retime(key: string, ttlMs: number, trace?: OperationTrace): Promise<void>
   /** Ends a session: a tombstone in its place, or a plain delete when tombstones are off. */
   end(key: string, trace?: OperationTrace): Promise<void>
   /** Ends the sessions at `keys` (any slots), as `end`; `source` as for `readMany`. */

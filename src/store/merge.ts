@@ -23,7 +23,6 @@
 // known and a save overwrites, as connect-redis does.
 
 import type {SessionData} from "express-session"
-import {deliverTo, type Sink} from "../callback.js"
 import {byteSize, type OperationTrace} from "../diagnostics/trace.js"
 import {ConcurrentWriteError} from "../errors.js"
 import type {SessionClient} from "../redis/index.js"
@@ -81,7 +80,6 @@ export class MergingWriter {
     value: string,
     ttlMs: number | undefined,
     trace?: OperationTrace,
-    sink?: Sink<void>,
   ): Promise<void> {
     const base = baseOf(session, key)
     if (base === undefined) {
@@ -94,14 +92,13 @@ export class MergingWriter {
       // contrast, waits for its write (below): noting a value that never landed would make
       // a second save undo the first one's changes.
       noteWritten(session, key, value)
-      return this.#redis.write(key, value, ttlMs, trace, sink)
+      return this.#redis.write(key, value, ttlMs, trace)
     }
-    const saved = this.#writeIfUnchanged(key, base, value, ttlMs, trace).then((held) =>
+    return this.#writeIfUnchanged(key, base, value, ttlMs, trace).then((held) =>
       held === null
         ? noteWritten(session, key, value)
         : this.#rebase(sid, key, session, ttlMs, base, held, trace),
     )
-    return deliverTo(saved, sink)
   }
 
   /**

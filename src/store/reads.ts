@@ -4,7 +4,6 @@
 // diagnostics channels) takes a path of its own, which also says how the read ended.
 
 import type {SessionData} from "express-session"
-import {deliverSoon, deliverTo, type Sink} from "../callback.js"
 import {byteSize, type OperationTrace} from "../diagnostics/trace.js"
 import type {SessionClient, Tombstoned} from "../redis/index.js"
 import type {SessionCodec} from "./codec.js"
@@ -46,29 +45,15 @@ export class SessionReads {
     this.#needCare = parts.merging !== undefined || (parts.lifetime?.absoluteMs ?? 0) > 0
   }
 
-  /**
-   * `store.get`: see its documentation. `trace` only while someone listens; `sink`, the
-   * caller's callback, is given the outcome by the client layer in the reply's own step.
-   */
-  get(
-    sid: string,
-    trace?: OperationTrace,
-    sink?: Sink<SessionData | null>,
-  ): Promise<SessionData | null> {
+  /** `store.get`: see its documentation. `trace` only while someone listens. */
+  get(sid: string, trace?: OperationTrace): Promise<SessionData | null> {
     // The client layer's one promise is returned as it is (this is no async function
     // awaiting it): get runs on every request, and each promise costs.
-    try {
-      if (typeof sid !== "string" || sid.length === 0) throw sidError(sid)
-      const key = this.#parts.prefix + sid
-      if (this.#parts.touchAfter > 0) return deliverTo(this.#getWithExpiry(key, sid, trace), sink)
-      if (trace === undefined) return this.#parts.redis.read(key, this.#reply, sink)
-      const reply = (raw: string | null | Tombstoned, at: string) =>
-        this.#tracedReply(raw, at, trace)
-      return this.#parts.redis.read(key, reply, sink, trace)
-    } catch (error) {
-      // A bad id, or a client method that throws instead of rejecting.
-      return sink === undefined ? Promise.reject(error) : deliverSoon(sink, error)
-    }
+    if (typeof sid !== "string" || sid.length === 0) return Promise.reject(sidError(sid))
+    const key = this.#parts.prefix + sid
+    if (this.#parts.touchAfter > 0) return this.#getWithExpiry(key, sid, trace)
+    if (trace === undefined) return this.#parts.redis.read(key, this.#reply)
+    return this.#parts.redis.read(key, (raw, at) => this.#tracedReply(raw, at, trace), trace)
   }
 
   /** For touchAfter: the value and its expiry in one round trip, the expiry left on it. */

@@ -1,11 +1,9 @@
 import {type Session, type SessionData, Store} from "express-session"
 import type {BulkSessions, Progress} from "../bulk/bulk.js"
-import {type Callback, withCallback} from "../callback.js"
 import {
   DESTROY,
   GET,
   isTraced,
-  type OperationChannel,
   publishConnection,
   publishServer,
   publishUnreadable,
@@ -19,6 +17,7 @@ import type {OwnedSession, OwnerIndex, RevokeOptions} from "../owners/owner-inde
 import type {Availability} from "../redis/availability.js"
 import type {Backend} from "../redis/backend.js"
 import type {SessionClient} from "../redis/index.js"
+import {type Callback, withCallback} from "./callback.js"
 import type {RedisStoreEvents, StoreListener} from "./events.js"
 import {assertSid} from "./keys.js"
 import {carryNote} from "./loaded-notes.js"
@@ -158,14 +157,12 @@ export class RedisStore extends Store {
   get(sid: string): Promise<SessionData | null>
   get(sid: string, callback: Callback<SessionData | null>): Promise<void>
   get(sid: string, callback?: Callback<SessionData | null>): Promise<unknown> {
+    if (callback != null) return withCallback(callback, () => this.get(sid))
     // get, set and touch return the client layer's one promise (they are not async functions
-    // awaiting it): they run on every request, and each promise costs. A callback (as
-    // express-session passes) goes down with the call as its sink, and hears the outcome in
-    // the reply's own step, with no promise of ours to relay it. A traced call (someone
+    // awaiting it): they run on every request, and each promise costs. A traced call (someone
     // listens to the diagnostics channels) takes a path of its own.
-    if (relayed(callback, GET)) return withCallback(callback, () => this.get(sid))
     if (isTraced(GET)) return traced("get", this.prefix, sid, (t) => this.#reads.get(sid, t), "hit")
-    return this.#reads.get(sid, undefined, callback ?? undefined)
+    return this.#reads.get(sid)
   }
 
   /**
@@ -190,11 +187,11 @@ export class RedisStore extends Store {
   set(sid: string, session: SessionData): Promise<void>
   set(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
-    if (relayed(callback, SET)) return withCallback(callback, () => this.set(sid, session))
+    if (callback != null) return withCallback(callback, () => this.set(sid, session))
     if (isTraced(SET)) {
       return traced("set", this.prefix, sid, (t) => this.#writes.set(sid, session, t), "written")
     }
-    return this.#writes.set(sid, session, undefined, callback ?? undefined)
+    return this.#writes.set(sid, session)
   }
 
   /**
@@ -204,7 +201,7 @@ export class RedisStore extends Store {
   override touch(sid: string, session: SessionData): Promise<void>
   override touch(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
-    if (relayed(callback, TOUCH)) return withCallback(callback, () => this.touch(sid, session))
+    if (callback != null) return withCallback(callback, () => this.touch(sid, session))
     if (isTraced(TOUCH)) {
       return traced(
         "touch",
@@ -214,7 +211,7 @@ export class RedisStore extends Store {
         "touched",
       )
     }
-    return this.#writes.touch(sid, session, undefined, callback ?? undefined)
+    return this.#writes.touch(sid, session)
   }
 
   /**
@@ -383,15 +380,6 @@ export class RedisStore extends Store {
       )
     }
   }
-}
-
-/**
- * True when get, set or touch relays `callback` from a promise of its own: a traced call
- * (its TracingChannel sees the promise), or a callback that is no function (refused).
- * Otherwise the callback goes down with the call, as its sink.
- */
-function relayed(callback: unknown, channel: OperationChannel): callback is Callback<never> {
-  return callback != null && (typeof callback !== "function" || isTraced(channel))
 }
 
 function countOf(value: number): number {

@@ -3,7 +3,6 @@
 // and the merge of concurrent saves, each where it must come.
 
 import type {SessionData} from "express-session"
-import {deliverSoon, deliverTo, type Sink} from "../callback.js"
 import {byteSize, type OperationTrace} from "../diagnostics/trace.js"
 import type {OwnerIndex} from "../owners/owner-index.js"
 import type {SessionClient} from "../redis/index.js"
@@ -35,12 +34,8 @@ export class SessionWrites {
     this.#parts = parts
   }
 
-  /**
-   * `store.set`: see its documentation. `trace` only while someone listens (diagnostics);
-   * `sink`, the caller's callback, is given the outcome (by the client layer on the common
-   * path, in the reply's own step).
-   */
-  set(sid: string, session: SessionData, trace?: OperationTrace, sink?: Sink<void>): Promise<void> {
+  /** `store.set`: see its documentation. `trace` only while someone listens (diagnostics). */
+  set(sid: string, session: SessionData, trace?: OperationTrace): Promise<void> {
     try {
       assertSid(sid)
       assertSessionObject(session)
@@ -59,19 +54,16 @@ export class SessionWrites {
       }
       if (ttlMs !== undefined && ttlMs <= 0) {
         if (trace !== undefined) trace.outcome = "deleted"
-        return this.#parts.redis.retime(key, ttlMs, trace, sink)
+        return this.#parts.redis.retime(key, ttlMs, trace)
       }
       if (this.#settings.touchAfter > 0) unmarkExpiry(session)
       const serialized = this.#parts.codec.serialize(session)
       if (typeof serialized === "string") {
-        return this.#write(sid, key, session, serialized, ttlMs, trace, sink)
+        return this.#write(sid, key, session, serialized, ttlMs, trace)
       }
-      const written = serialized.then((value) =>
-        this.#write(sid, key, session, value, ttlMs, trace),
-      )
-      return deliverTo(written, sink)
+      return serialized.then((value) => this.#write(sid, key, session, value, ttlMs, trace))
     } catch (error) {
-      return failed(error, sink)
+      return Promise.reject(error)
     }
   }
 
@@ -83,15 +75,13 @@ export class SessionWrites {
     value: string,
     lifetime: number | undefined,
     trace: OperationTrace | undefined,
-    sink?: Sink<void>,
   ) {
     if (trace !== undefined) trace.bytes = byteSize(value)
     if (this.#parts.owners === undefined)
-      return this.#writeValue(sid, key, session, value, lifetime, trace, sink)
-    const indexed = this.#afterIndexing(sid, session, lifetime, trace, () =>
+      return this.#writeValue(sid, key, session, value, lifetime, trace)
+    return this.#afterIndexing(sid, session, lifetime, trace, () =>
       this.#writeValue(sid, key, session, value, lifetime, trace),
     )
-    return deliverTo(indexed, sink)
   }
 
   #writeValue(
@@ -101,12 +91,11 @@ export class SessionWrites {
     value: string,
     lifetime: number | undefined,
     trace: OperationTrace | undefined,
-    sink?: Sink<void>,
   ) {
     // A destroyed session stays dead: the layer's write leaves a tombstone as it is.
     return this.#parts.merging === undefined
-      ? this.#parts.redis.write(key, value, lifetime, trace, sink)
-      : this.#parts.merging.write(sid, key, session, value, lifetime, trace, sink)
+      ? this.#parts.redis.write(key, value, lifetime, trace)
+      : this.#parts.merging.write(sid, key, session, value, lifetime, trace)
   }
 
   /**
@@ -131,17 +120,12 @@ export class SessionWrites {
     })
   }
 
-  /** `store.touch`: see its documentation; `trace` and `sink` as for `set`. */
-  touch(
-    sid: string,
-    session: SessionData,
-    trace?: OperationTrace,
-    sink?: Sink<void>,
-  ): Promise<void> {
+  /** `store.touch`: see its documentation. `trace` only while someone listens (diagnostics). */
+  touch(sid: string, session: SessionData, trace?: OperationTrace): Promise<void> {
     try {
       assertSid(sid)
       assertSessionObject(session)
-      if (this.#settings.disableTouch || this.#settings.disableTTL) return skipped(trace, sink)
+      if (this.#settings.disableTouch || this.#settings.disableTTL) return skipped(trace)
       const now = Date.now()
       let ttlMs = sessionTtlMs(session, this.#settings.ttl, now)
       if (this.#parts.lifetime !== undefined)
@@ -150,18 +134,17 @@ export class SessionWrites {
         this.#settings.touchAfter > 0 &&
         touchCanWait(session, ttlMs, this.#settings.touchAfter * 1000, now)
       ) {
-        return skipped(trace, sink)
+        return skipped(trace)
       }
       const key = this.#settings.prefix + sid
       if (ttlMs <= 0 && trace !== undefined) trace.outcome = "deleted"
       if (ttlMs <= 0 || this.#parts.owners === undefined)
-        return this.#parts.redis.retime(key, ttlMs, trace, sink)
-      const indexed = this.#afterIndexing(sid, session, ttlMs, trace, () =>
+        return this.#parts.redis.retime(key, ttlMs, trace)
+      return this.#afterIndexing(sid, session, ttlMs, trace, () =>
         this.#parts.redis.retime(key, ttlMs, trace),
       )
-      return deliverTo(indexed, sink)
     } catch (error) {
-      return failed(error, sink)
+      return Promise.reject(error)
     }
   }
 }
@@ -170,14 +153,9 @@ const DONE: Promise<void> = Promise.resolve()
 
 function nothing(): void {}
 
-function skipped(trace: OperationTrace | undefined, sink: Sink<void> | undefined): Promise<void> {
+function skipped(trace: OperationTrace | undefined): Promise<void> {
   if (trace !== undefined) trace.outcome = "skipped"
-  return sink === undefined ? DONE : deliverSoon(sink, null)
-}
-
-/** A call that failed before it reached Redis (a bad argument, a serializer that threw). */
-function failed(error: unknown, sink: Sink<void> | undefined): Promise<void> {
-  return sink === undefined ? Promise.reject(error) : deliverSoon(sink, error)
+  return DONE
 }
 
 function assertSessionObject(session: unknown): asserts session is SessionData {
