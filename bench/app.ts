@@ -7,8 +7,6 @@ import {RedisStore as ConnectRedisStore} from "connect-redis"
 import express from "express"
 import session, {type Store} from "express-session"
 import {createClient} from "redis"
-// The built package, as users run it (npm run bench builds it first).
-import {RedisStore} from "../dist/index.js"
 
 declare module "express-session" {
   interface SessionData {
@@ -18,6 +16,9 @@ declare module "express-session" {
 }
 
 async function main() {
+  // The built package, as users run it (npm run bench builds it first); typed by the sources.
+  const built = new URL("../dist/index.js", import.meta.url).href
+  const {RedisStore} = (await import(built)) as typeof import("../src/index.js")
   const [storeName, ...urls] = process.argv.slice(2)
   if (urls.length === 0)
     throw new Error(
