@@ -17,7 +17,7 @@ import type {OwnedSession, OwnerIndex, RevokeOptions} from "../owners/owner-inde
 import type {Availability} from "../redis/availability.js"
 import type {Backend} from "../redis/backend.js"
 import type {SessionClient} from "../redis/index.js"
-import {type Callback, withCallback} from "./callback.js"
+import {type Callback, relay, withCallback} from "./callback.js"
 import type {RedisStoreEvents, StoreListener} from "./events.js"
 import {assertSid} from "./keys.js"
 import {carryNote} from "./loaded-notes.js"
@@ -157,7 +157,11 @@ export class RedisStore extends Store {
   get(sid: string): Promise<SessionData | null>
   get(sid: string, callback: Callback<SessionData | null>): Promise<void>
   get(sid: string, callback?: Callback<SessionData | null>): Promise<unknown> {
-    if (callback != null) return withCallback(callback, () => this.get(sid))
+    if (callback != null) return relay(callback, this.#get, this, sid, undefined)
+    return this.#get(sid)
+  }
+
+  #get(sid: string): Promise<SessionData | null> {
     // get, set and touch return the client layer's one promise (they are not async functions
     // awaiting it): they run on every request, and each promise costs. A traced call (someone
     // listens to the diagnostics channels) takes a path of its own.
@@ -187,7 +191,11 @@ export class RedisStore extends Store {
   set(sid: string, session: SessionData): Promise<void>
   set(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
-    if (callback != null) return withCallback(callback, () => this.set(sid, session))
+    if (callback != null) return relay(callback, this.#set, this, sid, session)
+    return this.#set(sid, session)
+  }
+
+  #set(sid: string, session: SessionData): Promise<void> {
     if (isTraced(SET)) {
       return traced("set", this.prefix, sid, (t) => this.#writes.set(sid, session, t), "written")
     }
@@ -201,7 +209,11 @@ export class RedisStore extends Store {
   override touch(sid: string, session: SessionData): Promise<void>
   override touch(sid: string, session: SessionData, callback: Callback<void>): Promise<void>
   override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
-    if (callback != null) return withCallback(callback, () => this.touch(sid, session))
+    if (callback != null) return relay(callback, this.#touch, this, sid, session)
+    return this.#touch(sid, session)
+  }
+
+  #touch(sid: string, session: SessionData): Promise<void> {
     if (isTraced(TOUCH)) {
       return traced(
         "touch",
@@ -221,7 +233,11 @@ export class RedisStore extends Store {
   override destroy(sid: string): Promise<void>
   override destroy(sid: string, callback: Callback<void>): Promise<void>
   override destroy(sid: string, callback?: Callback<void>): Promise<void> {
-    if (callback != null) return withCallback(callback, () => this.destroy(sid))
+    if (callback != null) return relay(callback, this.#traceDestroy, this, sid, undefined)
+    return this.#traceDestroy(sid)
+  }
+
+  #traceDestroy(sid: string): Promise<void> {
     if (isTraced(DESTROY)) {
       return traced("destroy", this.prefix, sid, (t) => this.#destroy(sid, t), "destroyed")
     }
