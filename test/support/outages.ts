@@ -9,6 +9,7 @@ import {join} from "node:path"
 import {
   freePort,
   HOST,
+  joinCluster,
   type RedisServer,
   type Reply,
   sendCommand,
@@ -151,25 +152,7 @@ export async function startFailoverCluster(): Promise<FailoverCluster> {
         if (reply !== "OK") throw new Error(`ADDSLOTSRANGE: ${String(reply)}`)
       }),
     )
-    const first = masters[0] as RedisServer
-    for (const node of nodes.slice(1)) {
-      const bus = await node.command("CONFIG", "GET", "cluster-port")
-      await first.command(
-        "CLUSTER",
-        "MEET",
-        HOST,
-        node.port,
-        Number(Array.isArray(bus) ? bus[1] : 0),
-      )
-    }
-    await waitUntil("every node to know the five others", async () => {
-      for (const node of nodes) {
-        if (!String(await node.command("CLUSTER", "INFO")).includes("cluster_known_nodes:6")) {
-          return false
-        }
-      }
-      return true
-    })
+    await joinCluster(nodes)
     await Promise.all(
       replicas.map(async (replica, i) => {
         const masterId = String(await (masters[i] as RedisServer).command("CLUSTER", "MYID"))

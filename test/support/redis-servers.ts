@@ -12,6 +12,8 @@ import {setTimeout as delay} from "node:timers/promises"
 export const HOST = "127.0.0.1"
 const READY_TIMEOUT_MS = 20_000
 const POLL_INTERVAL_MS = 10
+/** How long a CLUSTER MEET may take before the node is introduced again. */
+const REMEET_AFTER_MS = 3_000
 
 export interface RedisServer {
   readonly host: string
@@ -228,16 +230,11 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
         ),
       ),
     )
-    const first = nodes[0] as RedisServer
-    for (const node of nodes.slice(1)) {
-      const busPort = await clusterBusPort(node)
-      await expectOk(first.command("CLUSTER", "MEET", HOST, node.port, busPort))
-    }
+    await joinCluster(nodes)
     await waitUntil("the cluster to agree on every slot", async () => {
       for (const node of nodes) {
         const info = String(await node.command("CLUSTER", "INFO"))
         if (!info.includes("cluster_state:ok")) return false
-        if (!info.includes(`cluster_known_nodes:${masters}`)) return false
         const slots = await node.command("CLUSTER", "SLOTS")
         if (!Array.isArray(slots) || slots.length !== masters) return false
       }
@@ -248,6 +245,34 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
     throw error
   }
   return {nodes, rootNodes: nodes.map((node) => ({url: node.url})), stop}
+}
+
+/**
+ * Introduces every node to the first (CLUSTER MEET) and waits until each knows all the others.
+ * A handshake that does not finish within the node timeout is dropped by Redis and never
+ * retried (seen on a loaded CI machine), so a node the first still does not know after a
+ * while is introduced again.
+ */
+export async function joinCluster(nodes: RedisServer[]): Promise<void> {
+  const [first, ...others] = nodes as [RedisServer, ...RedisServer[]]
+  const meet = async (node: RedisServer) =>
+    expectOk(first.command("CLUSTER", "MEET", HOST, node.port, await clusterBusPort(node)))
+  for (const node of others) await meet(node)
+  let lastMeet = Date.now()
+  await waitUntil(`every node to know the ${others.length} others`, async () => {
+    if (Date.now() - lastMeet > REMEET_AFTER_MS) {
+      lastMeet = Date.now()
+      const known = String(await first.command("CLUSTER", "NODES"))
+      for (const node of others) {
+        if (!known.includes(`${HOST}:${node.port}@`)) await meet(node)
+      }
+    }
+    for (const node of nodes) {
+      const info = String(await node.command("CLUSTER", "INFO"))
+      if (!info.includes(`cluster_known_nodes:${nodes.length}\r`)) return false
+    }
+    return true
+  })
 }
 
 async function clusterBusPort(node: RedisServer): Promise<number> {
