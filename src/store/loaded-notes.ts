@@ -50,10 +50,10 @@ class Marked extends GivenObject {
   }
 
   /**
-   * `mark` for an object just parsed from Redis, which holds no note yet: the stamp without
-   * the check first, the cheaper path on every `get` (measured ~40-90 ns less per call). An
-   * object that does hold one (a serializer that hands out the same object twice) or is
-   * frozen goes the careful way.
+   * `mark` for an object just made (parsed from Redis, or a new Session), which holds no
+   * note yet: the stamp without the check first, the cheaper path on every `get` (measured
+   * ~40-90 ns less per call). An object that does hold one (a serializer that hands out the
+   * same object twice) or is frozen goes the careful way.
    */
   static markFresh(object: object, loaded: Loaded): void {
     try {
@@ -74,10 +74,13 @@ export function noteRead<T extends object>(session: T, key: string, value: strin
   return session
 }
 
-/** `createSession` made `session` of `data`: the note of `data` is the Session's too. */
+/**
+ * `createSession` made `session` of `data`: the note of `data` is the Session's too. The
+ * Session was just built, so it holds no note yet: the stamp goes without the check.
+ */
 export function carryNote(data: object, session: object): void {
   const loaded = Marked.of(data)
-  if (loaded !== undefined) Marked.mark(session, loaded)
+  if (loaded !== undefined) Marked.markFresh(session, loaded)
 }
 
 /** What `session` was loaded from at `key`, or undefined when that is not known. */
