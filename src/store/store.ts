@@ -1,5 +1,5 @@
 import {type Session, type SessionData, Store} from "express-session"
-import type {BulkSessions, Progress} from "../bulk/bulk.js"
+import type {Progress} from "../bulk/bulk.js"
 import {
   DESTROY,
   GET,
@@ -8,15 +8,15 @@ import {
   publishServer,
   publishUnreadable,
   SET,
-  type StoreOperation,
   TOUCH,
 } from "../diagnostics/channels.js"
-import {type OperationTrace, observed, traced} from "../diagnostics/trace.js"
+import {type OperationTrace, traced} from "../diagnostics/trace.js"
 import type {CorruptSessionError} from "../errors.js"
 import type {OwnedSession, OwnerIndex, RevokeOptions} from "../owners/owner-index.js"
 import type {Availability} from "../redis/availability.js"
 import type {Backend} from "../redis/backend.js"
 import type {SessionClient} from "../redis/index.js"
+import {AdminCalls, type SessionWithId} from "./admin-calls.js"
 import {type Callback, relay, withCallback} from "./callback.js"
 import type {RedisStoreEvents, StoreListener} from "./events.js"
 import {assertSid} from "./keys.js"
@@ -34,10 +34,7 @@ import type {SessionReads} from "./reads.js"
 import type {TtlOption} from "./ttl.js"
 import type {SessionWrites} from "./writes.js"
 
-export type {OwnedSession, RevokeOptions}
-
-/** A session as `all()` returns it: the stored data with its id. */
-export type SessionWithId = SessionData & {id: string}
+export type {OwnedSession, RevokeOptions, SessionWithId}
 
 /** Typed listeners for the store's own events; any other event keeps EventEmitter's types. */
 export interface RedisStore {
@@ -86,7 +83,8 @@ export class RedisStore extends Store {
   readonly onTooManySessions: OnTooManySessions
   readonly #redis: SessionClient
   readonly #availability: Availability | undefined
-  readonly #bulk: BulkSessions
+  /** clear, length, ids, all, sessionsOf, revokeOwner. */
+  readonly #admin: AdminCalls
   /** The per-owner index, with option `owner`. */
   readonly #owners: OwnerIndex | undefined
   /** The clients in use, with those the store built (which close() closes). */
@@ -136,7 +134,7 @@ export class RedisStore extends Store {
     this.#redis = parts.backend.redis
     this.clients = parts.backend.clients
     this.client = this.clients[0] as RedisClientLike
-    this.#bulk = parts.bulk
+    this.#admin = new AdminCalls(this.prefix, parts.bulk, parts.owners)
     this.#owners = parts.owners
     this.#availability = parts.availability
   }
@@ -262,17 +260,10 @@ export class RedisStore extends Store {
   override clear(callback: Callback<void>): Promise<void>
   override clear(options: {progress: Progress}): Promise<void>
   override clear(callbackOrOptions?: Callback<void> | {progress: Progress}): Promise<void> {
-    const progress = typeof callbackOrOptions === "object" ? callbackOrOptions?.progress : undefined
-    const clearing = this.#observed("clear", async (trace) => {
-      if (trace === undefined) return this.#bulk.clear(progress)
-      trace.count = 0
-      await this.#bulk.clear((done) => {
-        trace.count = done
-        progress?.(done)
-      })
-    })
-    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) return clearing()
-    return withCallback(callbackOrOptions, clearing)
+    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) {
+      return this.#admin.clear(callbackOrOptions.progress)
+    }
+    return withCallback(callbackOrOptions, () => this.#admin.clear(undefined))
   }
 
   /**
@@ -283,20 +274,17 @@ export class RedisStore extends Store {
   override length(callback: Callback<number>): Promise<void>
   override length(options: {progress: Progress}): Promise<number>
   override length(callbackOrOptions?: Callback<number> | {progress: Progress}): Promise<unknown> {
-    const progress = typeof callbackOrOptions === "object" ? callbackOrOptions?.progress : undefined
-    const counting = this.#observed("length", () => this.#bulk.length(progress), countOf)
-    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) return counting()
-    return withCallback(callbackOrOptions, counting)
+    if (typeof callbackOrOptions === "object" && callbackOrOptions !== null) {
+      return this.#admin.length(callbackOrOptions.progress)
+    }
+    return withCallback(callbackOrOptions, () => this.#admin.length(undefined))
   }
 
   /** The id of every session. */
   ids(): Promise<string[]>
   ids(callback: Callback<string[]>): Promise<void>
   ids(callback?: Callback<string[]>): Promise<unknown> {
-    return withCallback(
-      callback,
-      this.#observed("ids", () => this.#bulk.ids(), lengthOf),
-    )
+    return withCallback(callback, () => this.#admin.ids())
   }
 
   /**
@@ -307,17 +295,14 @@ export class RedisStore extends Store {
    * @example for await (const [id, session] of store.entries()) if (session.user?.id === 7) ...
    */
   entries(): AsyncGenerator<[string, SessionData]> {
-    return this.#bulk.entries()
+    return this.#admin.entries()
   }
 
   /** Every readable session, each with its `id`; values that cannot be read are skipped. */
   override all(): Promise<SessionWithId[]>
   override all(callback: Callback<SessionWithId[]>): Promise<void>
   override all(callback?: Callback<SessionWithId[]>): Promise<unknown> {
-    return withCallback(
-      callback,
-      this.#observed("all", () => this.#bulk.all(), lengthOf),
-    )
+    return withCallback(callback, () => this.#admin.all())
   }
 
   /**
@@ -330,14 +315,7 @@ export class RedisStore extends Store {
   sessionsOf(owner: string | number): Promise<OwnedSession[]>
   sessionsOf(owner: string | number, callback: Callback<OwnedSession[]>): Promise<void>
   sessionsOf(owner: string | number, callback?: Callback<OwnedSession[]>): Promise<unknown> {
-    return withCallback(
-      callback,
-      this.#observed(
-        "sessionsOf",
-        async () => this.#ownerIndex("sessionsOf").sessionsOf(owner),
-        lengthOf,
-      ),
-    )
+    return withCallback(callback, () => this.#admin.sessionsOf(owner))
   }
 
   /**
@@ -358,29 +336,7 @@ export class RedisStore extends Store {
   ): Promise<unknown> {
     const options = typeof callbackOrOptions === "object" ? callbackOrOptions : undefined
     const callback = typeof callbackOrOptions === "object" ? undefined : callbackOrOptions
-    const revoking = async () => {
-      const index = this.#ownerIndex("revokeOwner")
-      const {revoked, unconfirmed} = await index.revoke(owner, options?.except)
-      if (unconfirmed.length > 0) options?.unconfirmed?.(unconfirmed)
-      return revoked
-    }
-    return withCallback(callback, this.#observed("revokeOwner", revoking, countOf))
-  }
-
-  /** A bulk or owner operation, as a function to run: traced when someone listens then. */
-  #observed<T>(
-    operation: StoreOperation,
-    run: (trace?: OperationTrace) => Promise<T>,
-    count?: (value: T) => number,
-  ): () => Promise<T> {
-    return () => observed(operation, this.prefix, run, count)
-  }
-
-  #ownerIndex(method: string): OwnerIndex {
-    if (this.#owners === undefined) {
-      throw new TypeError(`store.${method}() needs the option owner (who owns a session)`)
-    }
-    return this.#owners
+    return withCallback(callback, () => this.#admin.revokeOwner(owner, options))
   }
 
   #reportCorrupt(error: CorruptSessionError): void {
@@ -396,12 +352,4 @@ export class RedisStore extends Store {
       )
     }
   }
-}
-
-function countOf(value: number): number {
-  return value
-}
-
-function lengthOf(value: readonly unknown[]): number {
-  return value.length
 }
