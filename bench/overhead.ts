@@ -39,7 +39,7 @@ export async function measureOverhead(
       target(
         `store's own cost per ${row.label}: no more than connect-redis 10's (over the raw client)`,
         row.ours.median <= row.theirs.median,
-        `+${formatNumber(row.ours.median)} ns against +${formatNumber(row.theirs.median)} ns`,
+        `${signed(row.ours.median)} ns against ${signed(row.theirs.median)} ns`,
       ),
     )
   }
@@ -51,7 +51,7 @@ export async function measureOverhead(
         target(
           `concurrentWrites "merge", ${client} ${label}: at most 300 ns more of the store's own cost than "overwrite"`,
           extra <= 300,
-          `${extra >= 0 ? "+" : ""}${formatNumber(extra)} ns`,
+          `${signed(extra)} ns`,
         ),
       )
     }
@@ -81,4 +81,9 @@ export async function measureOverhead(
     `Median (min–max) over ${rounds} rounds of ${formatNumber(calls)} sequential calls of the built package (dist/, as published), against a stand-in client (node-redis's shape, then ioredis's) whose commands resolve at once, so what is left is the code on each side: argument checks, TTL, serialization, the time bound (on, 2000 ms, the default), the promise path. Contenders run back to back in each round, in rotating order; the differences are taken within the round. Each store configuration (client shape, concurrentWrites, a subscriber or none) runs in a process of its own, as an app runs one store: measured in one process, a configuration measured later paid for code an earlier one had left polymorphic. The raw code sends the same commands as the store (SET ... PX ... GET for set, GETEX PX for touch, EVALSHA for destroy, as tombstones are on by default); connect-redis 10 sends SET EX, EXPIRE and DEL, and takes node-redis only. Rows without "callback" call the promise API, as a script does; rows with "callback" call as express-session does: with a callback, and get's callback builds the request's Session with the store's createSession (the raw code's with express-session's own Store.createSession). The rows "one diagnostics subscriber" are the same store while a subscriber that counts outcomes listens to every operation channel (docs/diagnostics.md); every other row runs with no subscriber, which is the store's default path. Rows without ", overwrite" are concurrentWrites "merge" (the default; set is of a session no request loaded, as a new one); ", overwrite" rows are connect-redis's behaviour, which notes nothing on a read and needs no note at a save; "save of a loaded session" is the merge script (EVALSHA, against raw code sending the same script), what a request that loaded its session sends when no other write came in between. A real GET/SET/EXPIRE round trip through node-redis costs the client 14–21 µs of CPU (section 1).`,
   ].join("\n")
   return {markdown, targets}
+}
+
+/** A difference with its sign: "+84", "-148". */
+function signed(value: number): string {
+  return `${value >= 0 ? "+" : ""}${formatNumber(value)}`
 }
