@@ -249,9 +249,10 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
 
 /**
  * Introduces every node to the first (CLUSTER MEET) and waits until each knows all the others.
- * A handshake that does not finish within the node timeout is dropped by Redis and never
- * retried (seen on a loaded CI machine), so a node the first still does not know after a
- * while is introduced again.
+ * Redis drops a handshake that does not finish within the node timeout and never retries
+ * it, so a node the first still does not list after a while is introduced again. (A CI run
+ * once timed out waiting for six nodes to know each other; a dropped handshake is the
+ * likely cause, not one observed.)
  */
 export async function joinCluster(nodes: RedisServer[]): Promise<void> {
   const [first, ...others] = nodes as [RedisServer, ...RedisServer[]]
