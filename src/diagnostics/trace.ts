@@ -10,8 +10,9 @@ import {isTraced, operationChannel, type StoreOperation} from "./channels.js"
  * How an operation ended. `get`: hit, miss, logged-out (a tombstone: the session was
  * destroyed), unreadable, expired (past `absoluteTimeout`). `set`: written, merged (another
  * request's changes were merged in), deleted (its life was over), logged-out (refused: the
- * session was destroyed or revoked). `touch`: touched, skipped (`touchAfter`), missing,
- * deleted, logged-out. `destroy`: destroyed. Bulk and owner operations: done. A call that
+ * session was destroyed or revoked), touched or renewed (a save that changed nothing, as for
+ * touch). `touch`: touched, renewed (the read already gave the session this life: nothing
+ * sent), skipped (`touchAfter`), missing, deleted, logged-out. `destroy`: destroyed. Bulk and owner operations: done. A call that
  * rejects: too-large (`maxBytes`), conflict (`ConcurrentWriteError`), refused
  * (`TooManySessionsError`), timed-out, unavailable, invalid (a bad argument), failed.
  */
@@ -25,6 +26,7 @@ export type StoreOutcome =
   | "merged"
   | "deleted"
   | "touched"
+  | "renewed"
   | "skipped"
   | "missing"
   | "destroyed"

@@ -49,7 +49,7 @@ export interface EndpointDialect<C> extends KeyedDialect<C> {
 
 type KeyedCommands = Pick<
   FamilyCommands,
-  "get" | "set" | "pExpire" | "getEx" | "getDel" | "del" | "runScript"
+  "get" | "getRenewing" | "set" | "pExpire" | "getDel" | "del" | "runScript"
 >
 
 /** The single-key commands, on a client or through a cluster client (which routes them). */
@@ -67,14 +67,24 @@ export function keyedCommands<C extends object>(
     trace: OperationTrace | undefined,
   ): Promise<void> =>
     bounds.runGuarded(client, command, trace === undefined ? DISCARD : note, trace)
+  // The renewing read's command for the last life asked for: that life changes rarely (it
+  // is what the app's cookie says), so no closure is made per read.
+  type Renew = (client: C, key: string) => Promise<string | null>
+  let renewing: {ttlMs: number; command: Renew} | undefined
   return {
     get: <R>(key: string, finish: ReadFinish<R>) =>
       bounds.runGuarded(client, get, finish, key) as Promise<Awaited<R>>,
+    getRenewing: <R>(key: string, ttlMs: number, finish: ReadFinish<R>) => {
+      if (renewing?.ttlMs !== ttlMs) {
+        const command = (c: C, k: string) => dialect.getEx(c, k, ttlMs) as Promise<string | null>
+        renewing = {ttlMs, command}
+      }
+      return bounds.runGuarded(client, renewing.command, finish, key) as Promise<Awaited<R>>
+    },
     set: (key, value, ttlMs, onlyOverString, trace) =>
       write((c) => dialect.set(c, key, value, ttlMs, onlyOverString), NOTE_REFUSAL, trace),
     pExpire: (key, ttlMs, trace) =>
       write((c) => dialect.pExpire(c, key, ttlMs), NOTE_RETIME, trace),
-    getEx: (key, ttlMs, trace) => write((c) => dialect.getEx(c, key, ttlMs), NOTE_RETIME, trace),
     getDel: (key, trace) => write((c) => dialect.getDel(c, key), NOTE_REFUSAL, trace),
     del: (key) => bounds.runGuarded(client, (c) => dialect.del(c, key), DISCARD),
     runScript: (script, keys, args) => evalOn(client, bounds, dialect, script, keys, args),

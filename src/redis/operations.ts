@@ -5,6 +5,7 @@ import type {TombstonePolicy} from "../store/tombstone-policy.js"
 import {
   READ_SESSION_WITH_TTL,
   REPAIR_SESSION,
+  RETIME_SESSION,
   TOMBSTONE_ON_NODE,
   TOMBSTONE_SESSIONS,
   WRITE_IF_UNCHANGED,
@@ -19,6 +20,8 @@ export function withOperations(
   return {
     // The family's own function, not a wrapper: no extra step on every request.
     read: commands.get,
+    // GETEX leaves a tombstone as it is, with or without the tombstone policy.
+    readRenewing: commands.getRenewing,
     async readWithLife(key, trace) {
       const reply = await commands.runScript(READ_SESSION_WITH_TTL, [key], [])
       if (reply === 0 && trace !== undefined) trace.outcome = "logged-out"
@@ -36,10 +39,16 @@ export function withOperations(
       if (reply === 0 && trace !== undefined) trace.outcome = "logged-out"
       return typeof reply === "string" ? reply : null
     },
-    // With tombstones, GETEX and GETDEL: they leave a tombstone as it is, quietly.
+    // With tombstones, a script that re-times strings only (GETEX would send the session
+    // back) and GETDEL: they leave a tombstone as it is, quietly.
     retime: on
-      ? (key, ttlMs, trace) =>
-          ttlMs <= 0 ? commands.getDel(key, trace) : commands.getEx(key, ttlMs, trace)
+      ? async (key, ttlMs, trace) => {
+          if (ttlMs <= 0) return commands.getDel(key, trace)
+          const reply = await commands.runScript(RETIME_SESSION, [key], [`${ttlMs}`])
+          if (trace !== undefined && reply !== 1) {
+            trace.outcome = reply === -1 ? "logged-out" : "missing"
+          }
+        }
       : (key, ttlMs, trace) =>
           ttlMs <= 0 ? commands.del(key) : commands.pExpire(key, ttlMs, trace),
     end: on

@@ -74,6 +74,21 @@ return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}`,
 )
 
 /**
+ * Re-times a session without sending it back (GETEX would answer with the whole value):
+ * PEXPIRE, but only over a string, so a tombstone is never lengthened.
+ * KEYS[1]: the session's key
+ * ARGV[1]: milliseconds it lives from now (> 0)
+ * Reply:   1 re-timed, 0 no key, -1 a tombstone (or any other type) left as it is
+ */
+export const RETIME_SESSION = luaScript(
+  "retime-session",
+  `local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'string' then return redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if kind == 'none' then return 0 end
+return -1`,
+)
+
+/**
  * Writes a session only if Redis still holds what the request loaded (concurrentWrites
  * "merge"): one atomic step, so a save that would undo another request's change is
  * stopped and handed what is there now, to merge with and try again. A key with no value

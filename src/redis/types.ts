@@ -39,13 +39,14 @@ export interface FamilyCommands {
     onlyOverString: boolean,
     trace?: OperationTrace,
   ): Promise<void>
+  /**
+   * GETEX ... PX (Redis 6.2+): GET that also re-times the key, turned into what the caller
+   * wants by `finish` as for `get`. A tombstone is left as it is (TOMBSTONED); a missing key
+   * is not created.
+   */
+  getRenewing<R>(key: string, ttlMs: number, finish: ReadFinish<R>): Promise<Awaited<R>>
   /** PEXPIRE: re-times a key that exists, never creates one. */
   pExpire(key: string, ttlMs: number, trace?: OperationTrace): Promise<void>
-  /**
-   * GETEX ... PX (Redis 6.2+): like `pExpire`, but changes nothing (and is no error) when
-   * the key holds anything but a string (a tombstone).
-   */
-  getEx(key: string, ttlMs: number, trace?: OperationTrace): Promise<void>
   /** GETDEL (Redis 6.2+): deletes a string; leaves any other type (a tombstone) alone. */
   getDel(key: string, trace?: OperationTrace): Promise<void>
   del(key: string): Promise<void>
@@ -105,6 +106,17 @@ export interface SessionClient {
    * `finish` (given the key too), in the same step: this runs on every request.
    */
   read<R>(key: string, finish: ReadFinish<R>, trace?: OperationTrace): Promise<Awaited<R>>
+  /**
+   * As `read`, and the key (a session, never a tombstone) lives `ttlMs` from now: one round
+   * trip for a request that loads a session and changes nothing. Absent where that cannot be
+   * done in one step (redundant mode).
+   */
+  readRenewing?<R>(
+    key: string,
+    ttlMs: number,
+    finish: ReadFinish<R>,
+    trace?: OperationTrace,
+  ): Promise<Awaited<R>>
   /** The value and the milliseconds it has left to live (-1: no expiry); null if none. */
   readWithLife(key: string, trace?: OperationTrace): Promise<{value: string; ttlMs: number} | null>
   /** Values in the order of `keys` (any slots); `source` as SCAN gave it, if the keys came so. */
@@ -128,7 +140,10 @@ export interface SessionClient {
     ttlMs: number | undefined,
     trace?: OperationTrace,
   ): Promise<string | null>
-  /** Re-times a value that exists (never creates one, never a tombstone); <= 0 deletes it. */
+  /**
+   * Re-times a value that exists (never creates one, never a tombstone), without reading it
+   * back; <= 0 deletes it.
+   */
   retime(key: string, ttlMs: number, trace?: OperationTrace): Promise<void>
   /** Ends a session: a tombstone in its place, or a plain delete when tombstones are off. */
   end(key: string, trace?: OperationTrace): Promise<void>

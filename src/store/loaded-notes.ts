@@ -1,14 +1,18 @@
-// concurrentWrites "merge": what each session object was loaded from (its base), kept where
-// no one but the store can see it, for its save to merge with.
+// What each session object was loaded from, kept where no one but the store can see it:
+// for concurrentWrites "merge", the stored value (its base), for its save to merge with; for
+// the renewing read, until when that read already made the session live, for its touch.
 //
 // `get` stamps its note on the session object it returns; express-session's `createSession`
 // carries it over to the Session it builds of that object; a save notes what it wrote.
 
-/** What a request loaded: the stored value exactly, and the key it came from. */
+/** What a request loaded, and from where. */
 class Loaded {
   constructor(
     readonly key: string,
-    readonly value: string,
+    /** The stored value exactly (concurrentWrites "merge"); undefined when not kept. */
+    readonly value: string | undefined,
+    /** Unix ms until which the read made the key live; NaN when it did not re-time it. */
+    readonly renewedUntil: number,
   ) {}
 }
 
@@ -68,9 +72,17 @@ class Marked extends GivenObject {
   }
 }
 
-/** `get` read `session` from `key`, stored as `value`: noted on it, which is returned. */
-export function noteRead<T extends object>(session: T, key: string, value: string): T {
-  Marked.markFresh(session, new Loaded(key, value))
+/**
+ * `get` read `session` from `key`, stored as `value` (undefined: not kept), and made it live
+ * until `renewedUntil` (NaN: it did not): noted on it, which is returned.
+ */
+export function noteRead<T extends object>(
+  session: T,
+  key: string,
+  value: string | undefined,
+  renewedUntil: number,
+): T {
+  Marked.markFresh(session, new Loaded(key, value, renewedUntil))
   return session
 }
 
@@ -89,7 +101,13 @@ export function baseOf(session: object, key: string): string | undefined {
   return loaded !== undefined && loaded.key === key ? loaded.value : undefined
 }
 
+/** Until when the read of `session` from `key` made it live (Unix ms), or NaN. */
+export function renewedUntilOf(session: object, key: string): number {
+  const loaded = Marked.of(session)
+  return loaded !== undefined && loaded.key === key ? loaded.renewedUntil : Number.NaN
+}
+
 /** `session` was written to `key` as `value`: that is its base from now on. */
 export function noteWritten(session: object, key: string, value: string): void {
-  Marked.mark(session, new Loaded(key, value))
+  Marked.mark(session, new Loaded(key, value, Number.NaN))
 }

@@ -29,6 +29,7 @@ import {
   validateTimeout,
 } from "./options.js"
 import {SessionReads} from "./reads.js"
+import {InFlightReads, Renewal} from "./renewal.js"
 import {tombstonePolicy} from "./tombstone-policy.js"
 import {type TtlOption, validateTtlOption} from "./ttl.js"
 import {SessionWrites} from "./writes.js"
@@ -69,6 +70,10 @@ export interface StoreParts {
   readonly reads: SessionReads
   /** set and touch. */
   readonly writes: SessionWrites
+  /** Reads kept for saves that come without createSession; undefined when not kept. */
+  readonly inFlight: InFlightReads | undefined
+  /** True when createSession carries the read's note over to the Session it builds. */
+  readonly noteCarried: boolean
 }
 
 /** How the parts speak to the store: its events. */
@@ -169,10 +174,30 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
         })
       : undefined
   const checked = {...settings, absoluteTimeout, maxSessionsPerOwner, onTooManySessions}
+  // touchAfter learns the expiry with its own read instead (renewal.ts).
+  const inFlight = settings.touchAfter > 0 ? undefined : new InFlightReads()
+  const renewal =
+    settings.touchAfter > 0 ||
+    absoluteTimeout > 0 ||
+    settings.disableTouch ||
+    settings.disableTTL ||
+    redis.readRenewing === undefined
+      ? undefined
+      : new Renewal()
   return {
     settings: checked,
-    reads: new SessionReads({...settings, redis, codec, merging, lifetime}),
-    writes: new SessionWrites(checked, {redis, codec, owners, merging, lifetime}),
+    reads: new SessionReads({...settings, redis, codec, merging, lifetime, renewal, inFlight}),
+    writes: new SessionWrites(checked, {
+      redis,
+      codec,
+      owners,
+      merging,
+      lifetime,
+      renewal,
+      inFlight,
+    }),
+    inFlight,
+    noteCarried: merging !== undefined || renewal !== undefined,
     backend,
     codec,
     bulk,

@@ -11,6 +11,7 @@ import {sidError} from "./keys.js"
 import type {Lifetime} from "./lifetime.js"
 import {noteRead} from "./loaded-notes.js"
 import type {MergingWriter} from "./merge.js"
+import type {InFlightReads, Renewal} from "./renewal.js"
 import {markExpiry} from "./touch-after.js"
 
 /** What the read path works with, built once with the store. */
@@ -23,26 +24,32 @@ export interface ReadParts {
   readonly merging: MergingWriter | undefined
   /** Creation times (with `owner` or `absoluteTimeout`); undefined when not kept. */
   readonly lifetime: Lifetime | undefined
+  /** The renewing read's guess; undefined when reads must not re-time (renewal.ts). */
+  readonly renewal: Renewal | undefined
+  /** Reads kept for saves that come without createSession; undefined when not kept. */
+  readonly inFlight: InFlightReads | undefined
 }
+
+type Reply = string | null | Tombstoned
+type Finished = SessionData | null | Promise<SessionData | null>
 
 export class SessionReads {
   readonly #parts: ReadParts
-  /** True when a read session needs a look before `get` returns it (a mark, a time check). */
+  /** True when a read session needs a look before `get` returns it (a note, a time check). */
   readonly #needCare: boolean
   /** A GET reply as a session. Not a string: nothing there, or a tombstone (destroyed). */
-  readonly #reply = (raw: string | null | Tombstoned, key: string) => {
-    if (typeof raw !== "string") return null
-    const read = this.#parts.codec.readAt(raw, key, this.#parts.prefix.length)
-    if (!this.#needCare || read === null) return read
-    if (read instanceof Promise) {
-      return read.then((session) => session && this.#loaded(session, key, raw))
-    }
-    return this.#loaded(read, key, raw)
-  }
+  readonly #reply: (raw: Reply, key: string) => Finished
+  /** The same for a GETEX reply, with the life it gave; remade when the guess changes. */
+  #renewed: {ttlMs: number; reply: (raw: Reply, key: string) => Finished} | undefined
 
   constructor(parts: ReadParts) {
     this.#parts = parts
-    this.#needCare = parts.merging !== undefined || (parts.lifetime?.absoluteMs ?? 0) > 0
+    this.#needCare =
+      parts.merging !== undefined ||
+      (parts.lifetime?.absoluteMs ?? 0) > 0 ||
+      parts.renewal !== undefined ||
+      parts.inFlight !== undefined
+    this.#reply = this.#replyFor(Number.NaN)
   }
 
   /** `store.get`: see its documentation. `trace` only while someone listens. */
@@ -50,10 +57,33 @@ export class SessionReads {
     // The client layer's one promise is returned as it is (this is no async function
     // awaiting it): get runs on every request, and each promise costs.
     if (typeof sid !== "string" || sid.length === 0) return Promise.reject(sidError(sid))
-    const key = this.#parts.prefix + sid
-    if (this.#parts.touchAfter > 0) return this.#getWithExpiry(key, sid, trace)
-    if (trace === undefined) return this.#parts.redis.read(key, this.#reply)
-    return this.#parts.redis.read(key, (raw, at) => this.#tracedReply(raw, at, trace), trace)
+    const {prefix, touchAfter, redis, renewal} = this.#parts
+    const key = prefix + sid
+    if (touchAfter > 0) return this.#getWithExpiry(key, sid, trace)
+    const ttlMs = renewal?.guessMs ?? 0
+    if (ttlMs > 0 && redis.readRenewing !== undefined) {
+      if (trace !== undefined) {
+        const reply = (raw: Reply, at: string) => this.#tracedReply(raw, at, trace, ttlMs)
+        return redis.readRenewing(key, ttlMs, reply, trace)
+      }
+      if (this.#renewed?.ttlMs !== ttlMs) this.#renewed = {ttlMs, reply: this.#replyFor(ttlMs)}
+      return redis.readRenewing(key, ttlMs, this.#renewed.reply)
+    }
+    if (trace === undefined) return redis.read(key, this.#reply)
+    return redis.read(key, (raw, at) => this.#tracedReply(raw, at, trace, Number.NaN), trace)
+  }
+
+  /** What turns a reply into a session, for a read that gave the key `renewedMs` (or NaN). */
+  #replyFor(renewedMs: number): (raw: Reply, key: string) => Finished {
+    return (raw, key) => {
+      if (typeof raw !== "string") return null
+      const read = this.#parts.codec.readAt(raw, key, this.#parts.prefix.length)
+      if (!this.#needCare || read === null) return read
+      if (read instanceof Promise) {
+        return read.then((session) => session && this.#loaded(session, key, raw, renewedMs))
+      }
+      return this.#loaded(read, key, raw, renewedMs)
+    }
   }
 
   /** For touchAfter: the value and its expiry in one round trip, the expiry left on it. */
@@ -75,7 +105,7 @@ export class SessionReads {
   }
 
   /** As #reply, noting on the trace how the read ended. */
-  #tracedReply(raw: string | null | Tombstoned, key: string, trace: OperationTrace) {
+  #tracedReply(raw: Reply, key: string, trace: OperationTrace, renewedMs: number) {
     if (typeof raw !== "string") {
       trace.outcome = raw === null ? "miss" : "logged-out"
       return null
@@ -83,14 +113,33 @@ export class SessionReads {
     trace.bytes = byteSize(raw)
     const read = this.#parts.codec.readAt(raw, key, this.#parts.prefix.length)
     const settle = (session: SessionData | null) =>
-      session === null ? unreadable(trace) : judged(this.#loaded(session, key, raw), trace)
+      session === null
+        ? unreadable(trace)
+        : judged(this.#loaded(session, key, raw, renewedMs), trace)
     return read instanceof Promise ? read.then(settle) : settle(read)
   }
 
-  /** A session read from `key` as `get` returns it: null once past its absolute time. */
-  #loaded(session: SessionData, key: string, raw: string): SessionData | null {
-    if (this.#parts.lifetime?.isOver(session, Date.now())) return null
-    return this.#parts.merging === undefined ? session : noteRead(session, key, raw)
+  /**
+   * A session read from `key` as `get` returns it: null once past its absolute time; else
+   * noted (what it was loaded from, until when the read made it live) for its save or touch.
+   */
+  #loaded(
+    session: SessionData,
+    key: string,
+    raw: string,
+    renewedMs: number = Number.NaN,
+  ): SessionData | null {
+    const {lifetime, merging, renewal, inFlight, prefix} = this.#parts
+    // Read after the reply came: the key's new life began no later than this.
+    const now = Date.now()
+    if (lifetime?.isOver(session, now)) return null
+    const renewedUntil = now + renewedMs
+    if (inFlight !== undefined) {
+      const {cookie} = session
+      inFlight.remember(key.slice(prefix.length), {raw, cookie, renewedUntil, at: now})
+    }
+    if (merging === undefined && renewal === undefined) return session
+    return noteRead(session, key, merging === undefined ? undefined : raw, renewedUntil)
   }
 }
 

@@ -31,6 +31,7 @@ import {
 } from "./options.js"
 import {assembleStore, type ConcurrentWrites, type OnTooManySessions} from "./parts.js"
 import type {SessionReads} from "./reads.js"
+import type {InFlightReads} from "./renewal.js"
 import type {TtlOption} from "./ttl.js"
 import type {SessionWrites} from "./writes.js"
 
@@ -95,6 +96,10 @@ export class RedisStore extends Store {
   readonly #reads: SessionReads
   /** set and touch. */
   readonly #writes: SessionWrites
+  /** Reads kept for saves that come without createSession (renewal.ts). */
+  readonly #inFlight: InFlightReads | undefined
+  /** True when createSession carries the read's note to the Session it builds. */
+  readonly #noteCarried: boolean
   #warnedAboutCorruption = false
 
   constructor(options: RedisStoreOptions)
@@ -130,6 +135,8 @@ export class RedisStore extends Store {
     this.#merging = parts.merging
     this.#reads = parts.reads
     this.#writes = parts.writes
+    this.#inFlight = parts.inFlight
+    this.#noteCarried = parts.noteCarried
     this.#backend = parts.backend
     this.#redis = parts.backend.redis
     this.clients = parts.backend.clients
@@ -168,8 +175,9 @@ export class RedisStore extends Store {
   }
 
   /**
-   * express-session builds each request's Session here from what `get` returned; with
-   * concurrentWrites "merge", the Session keeps what was loaded, for its save to merge with.
+   * express-session builds each request's Session here from what `get` returned; the Session
+   * keeps what was loaded (for a merging save) and until when the read made it live (for its
+   * touch, which then sends nothing).
    */
   override createSession(
     req: Parameters<Store["createSession"]>[0],
@@ -178,7 +186,9 @@ export class RedisStore extends Store {
     // express-session copies the data's fields into a new Session; `data` stays the object
     // `get` returned (only its cookie is replaced), so its note is still there to carry.
     const session = super.createSession(req, data)
-    if (this.#merging !== undefined) carryNote(data, session)
+    if (this.#noteCarried) carryNote(data, session)
+    // The note travels with the Session: the read kept for saves without one is not needed.
+    if (this.#inFlight !== undefined) this.#inFlight.forget(req.sessionID)
     return session
   }
 
@@ -245,6 +255,7 @@ export class RedisStore extends Store {
   async #destroy(sid: string, trace?: OperationTrace): Promise<void> {
     assertSid(sid)
     const key = this.prefix + sid
+    this.#inFlight?.forget(sid)
     // With an owner index: what the session held says whose index to take it out of.
     const held = this.#owners && (await this.#reads.get(sid))
     await this.#redis.end(key, trace)

@@ -9,8 +9,10 @@ import type {SessionClient} from "../redis/index.js"
 import type {SessionCodec} from "./codec.js"
 import {assertSid, describeValue} from "./keys.js"
 import type {Lifetime} from "./lifetime.js"
+import {renewedUntilOf} from "./loaded-notes.js"
 import type {MergingWriter} from "./merge.js"
 import type {StoreSettings} from "./parts.js"
+import {type InFlightReads, type LoadedRead, Renewal} from "./renewal.js"
 import {touchCanWait, unmarkExpiry} from "./touch-after.js"
 import {sessionTtlMs} from "./ttl.js"
 
@@ -23,6 +25,10 @@ export interface WriteParts {
   readonly merging: MergingWriter | undefined
   /** Creation times (with `owner` or `absoluteTimeout`); undefined when not kept. */
   readonly lifetime: Lifetime | undefined
+  /** The renewing read's guess, learned here; undefined when reads do not re-time. */
+  readonly renewal: Renewal | undefined
+  /** Reads kept for saves that come without createSession; undefined when not kept. */
+  readonly inFlight: InFlightReads | undefined
 }
 
 export class SessionWrites {
@@ -52,19 +58,84 @@ export class SessionWrites {
       } else if (this.#settings.disableTTL) {
         ttlMs = undefined
       }
+      const loaded = this.#parts.inFlight?.take(sid, now)
       if (ttlMs !== undefined && ttlMs <= 0) {
         if (trace !== undefined) trace.outcome = "deleted"
         return this.#parts.redis.retime(key, ttlMs, trace)
       }
+      this.#parts.renewal?.learn(ttlMs)
       if (this.#settings.touchAfter > 0) unmarkExpiry(session)
-      const serialized = this.#parts.codec.serialize(session)
-      if (typeof serialized === "string") {
-        return this.#write(sid, key, session, serialized, ttlMs, trace)
-      }
-      return serialized.then((value) => this.#write(sid, key, session, value, ttlMs, trace))
+      if (loaded !== undefined) return this.#setLoaded(sid, key, session, ttlMs, loaded, trace)
+      return this.#serializeAndWrite(sid, key, session, ttlMs, trace)
     } catch (error) {
       return Promise.reject(error)
     }
+  }
+
+  /**
+   * A save of a session whose read was kept (a framework without createSession, such as
+   * @fastify/session, saving on every request): when it holds what was read but for its
+   * cookie, it is re-timed, or nothing is sent when the read's renewal holds; else written
+   * as any save. (Not merged: two requests of one session id in flight share one kept read,
+   * so it is not known which of them this save's base is.)
+   */
+  #setLoaded(
+    sid: string,
+    key: string,
+    session: SessionData,
+    ttlMs: number | undefined,
+    loaded: LoadedRead,
+    trace: OperationTrace | undefined,
+  ): Promise<void> {
+    // The same data with the cookie as it was read: equal to what was read, nothing changed.
+    // (A serializer that refuses it leaves the decision to the save, which says why.)
+    let same: string | Promise<string>
+    try {
+      same = this.#parts.codec.serialize({...session, cookie: loaded.cookie} as SessionData)
+    } catch {
+      same = ""
+    }
+    const decide = (form: string) =>
+      form === loaded.raw
+        ? this.#retimeUnchanged(sid, key, session, ttlMs, loaded.renewedUntil, trace)
+        : this.#serializeAndWrite(sid, key, session, ttlMs, trace)
+    return typeof same === "string" ? decide(same) : same.then(decide, () => decide(""))
+  }
+
+  #serializeAndWrite(
+    sid: string,
+    key: string,
+    session: SessionData,
+    ttlMs: number | undefined,
+    trace: OperationTrace | undefined,
+  ): Promise<void> {
+    const serialized = this.#parts.codec.serialize(session)
+    if (typeof serialized === "string") {
+      return this.#write(sid, key, session, serialized, ttlMs, trace)
+    }
+    return serialized.then((value) => this.#write(sid, key, session, value, ttlMs, trace))
+  }
+
+  /**
+   * A session that changed nothing but its cookie's expiry gets the life `ttlMs` (undefined:
+   * none): nothing is sent when the read's renewal (until `renewedUntil`) already gave it, a
+   * re-time otherwise; the owner index is kept current either way.
+   */
+  #retimeUnchanged(
+    sid: string,
+    key: string,
+    session: SessionData,
+    ttlMs: number | undefined,
+    renewedUntil: number,
+    trace: OperationTrace | undefined,
+  ): Promise<void> {
+    const renewed = ttlMs === undefined || Renewal.covers(renewedUntil, ttlMs, Date.now())
+    if (trace !== undefined) trace.outcome = renewed ? "renewed" : "touched"
+    const change = renewed
+      ? () => DONE
+      : () => this.#parts.redis.retime(key, ttlMs as number, trace)
+    if (this.#parts.owners === undefined) return change()
+    return this.#afterIndexing(sid, session, ttlMs, trace, change)
   }
 
   /** Writes a serialized session; `lifetime` undefined: no expiry. */
@@ -137,12 +208,13 @@ export class SessionWrites {
         return skipped(trace)
       }
       const key = this.#settings.prefix + sid
-      if (ttlMs <= 0 && trace !== undefined) trace.outcome = "deleted"
-      if (ttlMs <= 0 || this.#parts.owners === undefined)
+      this.#parts.inFlight?.forget(sid)
+      if (ttlMs <= 0) {
+        if (trace !== undefined) trace.outcome = "deleted"
         return this.#parts.redis.retime(key, ttlMs, trace)
-      return this.#afterIndexing(sid, session, ttlMs, trace, () =>
-        this.#parts.redis.retime(key, ttlMs, trace),
-      )
+      }
+      this.#parts.renewal?.learn(ttlMs)
+      return this.#retimeUnchanged(sid, key, session, ttlMs, renewedUntilOf(session, key), trace)
     } catch (error) {
       return Promise.reject(error)
     }

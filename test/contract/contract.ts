@@ -16,6 +16,7 @@ import {inputContract} from "./input.js"
 import {logoutContract} from "./logout.js"
 import {mergeContract} from "./merge.js"
 import {ownerContract} from "./owner.js"
+import {renewalContract} from "./renewal.js"
 
 export interface ContractEnv {
   servers: Servers
@@ -105,6 +106,7 @@ export function contractSuite(kind: ClientKind, env: () => ContractEnv): void {
     logoutContract(ctx)
     ownerContract(ctx)
     mergeContract(ctx)
+    renewalContract(ctx)
     diagnosticsContract(ctx)
 
     it("saw no client errors", () => {

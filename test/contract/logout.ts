@@ -153,7 +153,7 @@ export function logoutContract(ctx: ContractContext): void {
       const {store, prefix} = newStore({touchAfter: 60})
       await store.set("a", makeSession(100_000))
       const loaded = rolled((await store.get("a")) as SessionData, 300_000)
-      expect(await ctx.raw.commandsFor(prefix, () => store.touch("a", loaded))).toEqual(["GETEX"])
+      expect(await ctx.raw.commandsFor(prefix, () => store.touch("a", loaded))).toEqual(["EVALSHA"])
       expect(await ctx.raw.ttl(`${prefix}a`)).toBeGreaterThan(290)
     })
 

@@ -1,0 +1,96 @@
+// One round trip for a request that loads a session and changes nothing.
+//
+// express-session calls `get` at the start of such a request and `touch` at its end, which
+// re-times the session to the cookie's life from then: two commands for every store. Here
+// the read itself re-times the key (GETEX ... PX) to the life the store last gave a session
+// on a touch or a save (apps give their sessions one maxAge, or the `ttl` option), and notes
+// until when. The touch then sends nothing when that already holds: the key lives to the
+// cookie's expiry or up to TOLERANCE_MS less, never past it. When the guess was off (a
+// session of another maxAge, a ttl function, a slow request), the touch re-times it as before.
+//
+// @fastify/session saves the whole session on every request instead (its `rolling`), and
+// builds its Session without the store's `createSession`. What `get` returned for a session
+// id is kept while its request is in flight (InFlightReads), so that a save of the same data
+// (only the cookie's expiry moved) is no rewrite: nothing is sent when the read's renewal
+// holds, a re-time otherwise.
+//
+// Not with touchAfter (its read learns the expiry instead), absoluteTimeout (no read may push
+// a session past creation + limit, and the creation time is inside the value), disableTouch
+// or disableTTL (reads must not re-time), nor in redundant mode (no single step).
+
+/** How much earlier than the touch would the read's renewal may end and still stand. */
+export const TOLERANCE_MS = 1000
+
+/** The renewing read's guess of the life to give a session, learned from touches and saves. */
+export class Renewal {
+  /** The life (ms) the last touch or save gave a session; 0 while none was seen. */
+  guessMs = 0
+
+  /** A touch or a save gave a session `ttlMs` to live (undefined: no expiry). */
+  learn(ttlMs: number | undefined): void {
+    if (ttlMs !== undefined && ttlMs > 0 && ttlMs !== this.guessMs) this.guessMs = ttlMs
+  }
+
+  /**
+   * True when the read's renewal (until `renewedUntil`, Unix ms; NaN: none) already does what
+   * re-timing to `ttlMs` from `now` would: it ends no later, and at most TOLERANCE_MS sooner.
+   */
+  static covers(renewedUntil: number, ttlMs: number, now: number): boolean {
+    const sooner = now + ttlMs - renewedUntil
+    return sooner >= 0 && sooner <= TOLERANCE_MS
+  }
+}
+
+/** What `get` returned for a session id, for a save that comes without `createSession`. */
+export interface LoadedRead {
+  /** The stored value exactly. */
+  readonly raw: string
+  /** The cookie as parsed from it: a save with this cookie and the same data is unchanged. */
+  readonly cookie: unknown
+  /** Unix ms until which the read made the key live; NaN when it did not re-time it. */
+  readonly renewedUntil: number
+  /** When it was read (Unix ms). */
+  readonly at: number
+}
+
+/** At most this many reads are kept: beyond, the oldest is dropped (its save writes). */
+const MAX_IN_FLIGHT = 1000
+/** A read older than this is no longer taken for its request's (a save then writes). */
+const MAX_AGE_MS = 60_000
+
+/**
+ * Reads kept from `get` until the request's save, touch or destroy takes them, or
+ * express-session's `createSession` (which carries a note instead) drops them. Bounded in
+ * count and age, so a request that never saves leaves nothing behind for long.
+ */
+export class InFlightReads {
+  readonly #reads = new Map<string, LoadedRead>()
+
+  remember(sid: string, read: LoadedRead): void {
+    const reads = this.#reads
+    if (reads.size >= MAX_IN_FLIGHT && !reads.delete(sid)) {
+      // Map keeps insertion order: the first key is the oldest read.
+      for (const oldest of reads.keys()) {
+        reads.delete(oldest)
+        break
+      }
+    }
+    reads.set(sid, read)
+  }
+
+  /** The read kept for `sid`, no longer kept; undefined when none (or too old). */
+  take(sid: string, now: number): LoadedRead | undefined {
+    const read = this.#reads.get(sid)
+    if (read === undefined) return undefined
+    this.#reads.delete(sid)
+    return now - read.at <= MAX_AGE_MS ? read : undefined
+  }
+
+  forget(sid: string): void {
+    this.#reads.delete(sid)
+  }
+
+  get size(): number {
+    return this.#reads.size
+  }
+}
