@@ -1,9 +1,12 @@
-// The Express app of the end-to-end case, one process per store.
-// argv: store ("ours" | "ours-overwrite" | "connect-redis" | "ours-redundant"), then one Redis
-// URL (several for "ours-redundant": one client per server). Tells the parent its port over IPC.
+// The app of the end-to-end case, one process per store: Express + express-session, or
+// Fastify + @fastify/session (store name ending in "@fastify").
+// argv: store ("ours" | "ours-overwrite" | "connect-redis" | "connect-redis-11" |
+// "ours-redundant", each optionally with "@fastify"), then one Redis URL (several for
+// "ours-redundant": one client per server). Tells the parent its port over IPC.
 
 import type {AddressInfo} from "node:net"
 import {RedisStore as ConnectRedisStore} from "connect-redis"
+import {RedisStore as ConnectRedis11Store} from "connect-redis11"
 import express from "express"
 import session, {type Store} from "express-session"
 import {createClient} from "redis"
@@ -19,7 +22,8 @@ async function main() {
   // The built package, as users run it (npm run bench builds it first); typed by the sources.
   const built = new URL("../dist/index.js", import.meta.url).href
   const {RedisStore} = (await import(built)) as typeof import("../src/index.js")
-  const [storeName, ...urls] = process.argv.slice(2)
+  const [argument = "", ...urls] = process.argv.slice(2)
+  const [storeName, framework] = argument.split("@")
   if (urls.length === 0)
     throw new Error(
       "usage: app.ts <ours|ours-overwrite|connect-redis|ours-redundant> <redis url>...",
@@ -42,7 +46,10 @@ async function main() {
         ? new RedisStore({client, prefix})
         : storeName === "ours-overwrite"
           ? new RedisStore({client, prefix, concurrentWrites: "overwrite"})
-          : new ConnectRedisStore({client, prefix})
+          : storeName === "connect-redis-11"
+            ? new ConnectRedis11Store({client, prefix})
+            : new ConnectRedisStore({client, prefix})
+  if (framework === "fastify") return listen(await fastifyApp(store), clients)
 
   const app = express()
   app.use(
@@ -80,10 +87,48 @@ async function main() {
   const server = app.listen(0, "127.0.0.1", () => {
     process.send?.({port: (server.address() as AddressInfo).port})
   })
+  listen({close: () => server.close()}, clients)
+}
+
+/** The same routes under @fastify/session with its defaults (rolling: a save every request). */
+async function fastifyApp(store: Store) {
+  const [{default: Fastify}, {default: cookie}, {default: fastifySession}] = await Promise.all([
+    import("fastify"),
+    import("@fastify/cookie"),
+    import("@fastify/session"),
+  ])
+  const app = Fastify()
+  await app.register(cookie)
+  await app.register(fastifySession, {
+    store: store as never,
+    secret: "a benchmark secret of at least 32 characters",
+    saveUninitialized: false,
+    // Plain HTTP on loopback: a secure cookie would never come back.
+    cookie: {secure: false, maxAge: 86_400_000},
+  })
+  app.post("/login", async (request) => {
+    request.session.set("user", {id: 42, name: "Ada Lovelace"})
+    request.session.set("views", 0)
+    return {ok: true}
+  })
+  app.get("/read", async (request) => ({user: request.session?.get("user") ?? null}))
+  app.post("/write", async (request) => {
+    const views = ((request.session.get("views") as number | undefined) ?? 0) + 1
+    request.session.set("views", views)
+    return {views}
+  })
+  const address = await app.listen({port: 0, host: "127.0.0.1"})
+  process.send?.({port: Number(new URL(address).port)})
+  return {close: () => void app.close()}
+}
+
+/** Closes the server and the clients when the parent says "exit". */
+function listen(server: {close(): void}, clients: {destroy(): void}[]) {
   process.on("message", (message) => {
     if (message === "exit") {
       server.close()
-      void Promise.all(clients.map((each) => each.destroy())).then(() => process.exit(0))
+      for (const each of clients) each.destroy()
+      process.exit(0)
     }
   })
 }

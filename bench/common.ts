@@ -43,6 +43,7 @@ export const OURS = "redis-session-store"
 /** The same store with tombstones off: what logout-is-final costs on set/touch/destroy. */
 export const OURS_NO_TOMBSTONES = "redis-session-store, tombstoneSeconds: 0"
 export const CONNECT_REDIS = "connect-redis 10"
+export const CONNECT_REDIS_11 = "connect-redis 11"
 export const RAW = "raw node-redis"
 /** The same code as RAW, on a connection of its own: shows what "no difference" measures as. */
 export const CONTROL = "raw node-redis, again (control)"

@@ -2,8 +2,18 @@
 
 import {type ChildProcess, fork} from "node:child_process"
 import autocannon from "autocannon"
-import type {RedisServer} from "../test/support/redis-servers.js"
-import {CONFIG, CONNECT_REDIS, log, OURS, pinTo, QUICK, rotated, target} from "./common.js"
+import {type RedisServer, startRedisServer} from "../test/support/redis-servers.js"
+import {
+  CONFIG,
+  CONNECT_REDIS,
+  CONNECT_REDIS_11,
+  log,
+  OURS,
+  pinTo,
+  QUICK,
+  rotated,
+  target,
+} from "./common.js"
 import {measureOutage} from "./outage.js"
 
 const CONNECTIONS = 32
@@ -77,6 +87,7 @@ export async function load(
   })
   return {
     failed: result.non2xx + result.errors,
+    total: result.requests.total,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -84,59 +95,137 @@ export async function load(
   }
 }
 
-export async function endToEnd(server: RedisServer) {
+/** What each app is measured on: a framework's route, and what its store is asked. */
+const ROUTES = [
+  {name: "read", label: "express GET /read (unchanged: get + touch)", framework: "", path: "read"},
+  {name: "write", label: "express POST /write (changed: get + set)", framework: "", path: "write"},
+  {
+    name: "fastify",
+    label: "@fastify/session GET /read (rolling: get + set)",
+    framework: "@fastify",
+    path: "read",
+  },
+] as const
+type Route = (typeof ROUTES)[number]
+
+/** Commands and µs inside Redis since the last reset, but the benchmark's own. */
+async function redisWork(server: RedisServer): Promise<{calls: number; usec: number}> {
+  const info = String(await server.command("INFO", "commandstats"))
+  let [calls, usec] = [0, 0]
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    if (["info", "config"].includes(match[1] as string)) continue
+    calls += Number(match[2])
+    usec += Number(match[3])
+  }
+  return {calls, usec}
+}
+
+export async function endToEnd() {
   log(`4. end to end over HTTP (autocannon, ${CONNECTIONS} connections)`)
-  const apps = [
-    {name: OURS, ...(await startApp("ours", server.url))},
-    {name: CONNECT_REDIS, ...(await startApp("connect-redis", server.url))},
+  const stores = [
+    {name: OURS, argument: "ours"},
+    {name: CONNECT_REDIS, argument: "connect-redis"},
+    {name: CONNECT_REDIS_11, argument: "connect-redis-11"},
   ]
-  const cookies = new Map(
-    await Promise.all(apps.map(async (app) => [app.name, await loginMany(app.port)] as const)),
+  // Each store on a Redis of its own, so that its work inside Redis is counted apart.
+  const servers = await Promise.all(stores.map(() => startRedisServer()))
+  if (!process.argv.includes("--no-pin")) for (const server of servers) pinTo(server.pid, 1)
+  const apps = await Promise.all(
+    stores.flatMap((store, i) =>
+      ["", "@fastify"].map(async (framework) => {
+        const server = servers[i] as RedisServer
+        const app = await startApp(`${store.argument}${framework}`, server.url)
+        return {store: store.name, framework, server, ...app, cookies: await loginMany(app.port)}
+      }),
+    ),
   )
-  const rps = new Map<string, number[]>()
-  const p99 = new Map<string, number[]>()
-  const routes = ["read", "write"] as const
-  for (const app of apps)
-    for (const route of routes) await load(app.port, cookies.get(app.name) ?? [], route, 1)
+  const appFor = (store: string, route: Route) =>
+    apps.find((app) => app.store === store && app.framework === route.framework) as (typeof apps)[0]
+  const sample = new Map<string, {rps: number[]; p99: number[]; calls: number[]; usec: number[]}>()
+  const run = async (store: string, route: Route, seconds: number) => {
+    const app = appFor(store, route)
+    await app.server.command("CONFIG", "RESETSTAT")
+    const result = await load(app.port, app.cookies, route.path, seconds)
+    if (result.failed > 0) throw new Error(`${route.name}: ${result.failed} failed requests`)
+    const work = await redisWork(app.server)
+    return {
+      ...result,
+      callsPerRequest: work.calls / result.total,
+      usecPerRequest: work.usec / result.total,
+    }
+  }
+  // Warm up: every app, every route once.
+  for (const store of stores) for (const route of ROUTES) await run(store.name, route, 1)
   for (let round = 0; round < CONFIG.e2eRounds; round++) {
-    for (const route of routes) {
-      for (const app of rotated(apps, round)) {
-        const result = await load(app.port, cookies.get(app.name) ?? [], route, CONFIG.e2eSeconds)
-        if (result.failed > 0) throw new Error(`${route}: ${result.failed} failed requests`)
-        const key = `${route}/${app.name}`
-        rps.set(key, [...(rps.get(key) ?? []), result.rps])
-        p99.set(key, [...(p99.get(key) ?? []), result.p99])
+    for (const route of ROUTES) {
+      for (const store of rotated(stores, round)) {
+        const result = await run(store.name, route, CONFIG.e2eSeconds)
+        const key = `${route.name}/${store.name}`
+        const entry = sample.get(key) ?? {rps: [], p99: [], calls: [], usec: []}
+        entry.rps.push(result.rps)
+        entry.p99.push(result.p99)
+        entry.calls.push(result.callsPerRequest)
+        entry.usec.push(result.usecPerRequest)
+        sample.set(key, entry)
       }
     }
     log(`   round ${round + 1}/${CONFIG.e2eRounds}`)
   }
   await Promise.all(apps.map(stopApp))
-  const rows = routes.flatMap((route) =>
-    apps.map((app) => [
-      route === "read" ? "GET /read (touch)" : "POST /write (set)",
-      app.name,
-      formatSummary(summarize(rps.get(`${route}/${app.name}`) ?? [])),
-      formatSummary(summarize(p99.get(`${route}/${app.name}`) ?? [])),
-    ]),
+  await Promise.all(servers.map((server) => server.stop()))
+  const of = (route: Route, store: string) =>
+    sample.get(`${route.name}/${store}`) ?? {rps: [], p99: [], calls: [], usec: []}
+  const rows = ROUTES.flatMap((route) =>
+    stores.map(({name}) => {
+      const entry = of(route, name)
+      return [
+        route.label,
+        name,
+        formatSummary(summarize(entry.rps)),
+        formatSummary(summarize(entry.p99)),
+        formatSummary(summarize(entry.calls), 2),
+        formatSummary(summarize(entry.usec), 2),
+      ]
+    }),
   )
-  // Per-round ratios, as in section 1: the two apps ran back to back.
-  const ratio = (route: string) => {
-    const theirs = rps.get(`${route}/${CONNECT_REDIS}`) ?? []
-    return summarize(
-      (rps.get(`${route}/${OURS}`) ?? []).map(
-        (ours, round) => ours / (theirs[round] ?? Number.NaN),
-      ),
-    )
+  // Per-round ratios, as in section 1: the apps ran back to back.
+  const perRound = (route: Route, theirs: string, field: "rps" | "p99" | "usec") => {
+    const their = of(route, theirs)[field]
+    return summarize(of(route, OURS)[field].map((ours, i) => ours / (their[i] ?? Number.NaN)))
   }
-  const targets = routes.map((route) =>
-    target(
-      `end to end ${route}: at least connect-redis's requests per second`,
-      ratio(route).median >= 1,
-      `${formatSummary(ratio(route), 3)} ×`,
-    ),
+  const goals = {read: 1.1, write: 1.0, fastify: 1.1}
+  const usecGoals = {read: 0.9, write: 3, fastify: undefined}
+  const targets = ROUTES.flatMap((route) =>
+    [CONNECT_REDIS, CONNECT_REDIS_11].flatMap((theirs) => {
+      const rps = perRound(route, theirs, "rps")
+      const p99 = perRound(route, theirs, "p99")
+      const usec = perRound(route, theirs, "usec")
+      const usecGoal = usecGoals[route.name]
+      return [
+        target(
+          `end to end ${route.name}: at least ${goals[route.name]}× ${theirs}'s requests per second`,
+          rps.median >= goals[route.name],
+          `${formatSummary(rps, 3)} ×`,
+        ),
+        target(
+          `end to end ${route.name}: p99 latency no worse than ${theirs}'s`,
+          p99.median <= 1,
+          `${formatSummary(p99, 3)} ×`,
+        ),
+        ...(usecGoal === undefined
+          ? []
+          : [
+              target(
+                `end to end ${route.name}: µs inside Redis per request at most ${usecGoal}× ${theirs}'s`,
+                usec.median <= usecGoal,
+                `${formatSummary(usec, 2)} ×`,
+              ),
+            ]),
+      ]
+    }),
   )
   return {
-    markdown: `${markdownTable(["route", "store", "requests/s", "p99 latency ms"], rows)}\n\nMedian (min–max) over ${CONFIG.e2eRounds} interleaved rounds of ${CONFIG.e2eSeconds} s each; each app in its own process; each of the 32 connections is a browser with a session of its own (one request at a time per session). The targets table gives the per-round ratio of requests per second.`,
+    markdown: `${markdownTable(["route", "store", "requests/s", "p99 latency ms", "commands per request", "µs inside Redis per request"], rows)}\n\nMedian (min–max) over ${CONFIG.e2eRounds} interleaved rounds of ${CONFIG.e2eSeconds} s each; each app in its own process, each store on a redis-server of its own (node-redis 6 client); each of the ${CONNECTIONS} connections is a browser with a session of its own (one request at a time per session). Commands and µs per request come from that server's INFO commandstats over the round (a script counts once, with the commands it runs inside). The targets table gives the per-round ratios.`,
     targets,
   }
 }

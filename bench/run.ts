@@ -54,7 +54,7 @@ async function main() {
     const ops = runs("ops") ? await perOperation(server) : skipped
     const standalone = runs("bulk") ? await bulkStandalone(server) : skipped
     const clustered = runs("cluster") ? await bulkCluster(cluster) : skipped
-    const e2e = runs("e2e") ? await endToEnd(server) : skipped
+    const e2e = runs("e2e") ? await endToEnd() : skipped
     log("5. the store's own cost per call")
     const overhead = runs("overhead")
       ? await measureOverhead(QUICK ? 3 : 21, QUICK ? 20_000 : 200_000)

@@ -34,8 +34,11 @@ function messageOf(error: unknown): string {
 }
 
 /** A round trip through the store, and the key where Redis holds it. */
+let trips = 0
+
 async function roundTrip(store: RedisStore) {
-  const session = makeSession()
+  trips += 1
+  const session = makeSession(60_000, {views: trips})
   await store.set("a", session)
   expect(await store.get("a")).toEqual(asStored(session))
 }

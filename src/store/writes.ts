@@ -87,11 +87,12 @@ export class SessionWrites {
     loaded: LoadedRead,
     trace: OperationTrace | undefined,
   ): Promise<void> {
-    // The same data with the cookie as it was read: equal to what was read, nothing changed.
-    // (A serializer that refuses it leaves the decision to the save, which says why.)
+    // The session with the cookie's expiry as it was read: equal to what was read, nothing
+    // else changed (a cookie's new maxAge, "remember me", is a change). A serializer that
+    // refuses it leaves the decision to the save, which says why.
     let same: string | Promise<string>
     try {
-      same = this.#parts.codec.serialize({...session, cookie: loaded.cookie} as SessionData)
+      same = this.#parts.codec.serialize(withExpiryOf(session, loaded.cookie))
     } catch {
       same = ""
     }
@@ -222,6 +223,16 @@ export class SessionWrites {
 }
 
 const DONE: Promise<void> = Promise.resolve()
+
+/** `session` as it would be stored with the cookie's `expires` of `read` (a parsed cookie). */
+function withExpiryOf(session: SessionData, read: unknown): SessionData {
+  const cookie = session.cookie as unknown as {toJSON?: () => object} | undefined
+  if (typeof cookie !== "object" || cookie === null) return session
+  // express-session's and @fastify/session's Cookie store what their toJSON gives.
+  const fields = typeof cookie.toJSON === "function" ? cookie.toJSON() : cookie
+  const expires = (read as {expires?: unknown} | null)?.expires
+  return {...session, cookie: {...fields, expires}} as SessionData
+}
 
 function nothing(): void {}
 
