@@ -18,7 +18,8 @@ import {measureOutage} from "./outage.js"
 
 const CONNECTIONS = 32
 
-import {formatSummary, markdownTable, summarize} from "./stats.js"
+import {type CommandSources, clientMicros, monitored, redisStats, total} from "./redis-work.js"
+import {formatNumber, formatSummary, markdownTable, summarize} from "./stats.js"
 
 // ---------------------------------------------------------------------------------------------
 // 4. End to end over HTTP
@@ -108,16 +109,16 @@ const ROUTES = [
 ] as const
 type Route = (typeof ROUTES)[number]
 
-/** Commands and µs inside Redis since the last reset, but the benchmark's own. */
-async function redisWork(server: RedisServer): Promise<{calls: number; usec: number}> {
-  const info = String(await server.command("INFO", "commandstats"))
-  let [calls, usec] = [0, 0]
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-    if (["info", "config"].includes(match[1] as string)) continue
-    calls += Number(match[2])
-    usec += Number(match[3])
+/** `count` requests on `route`, one at a time, each with one of `cookies`. */
+async function sequential(port: number, cookies: readonly string[], route: Route, count: number) {
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`http://127.0.0.1:${port}/${route.path}`, {
+      method: route.path === "read" ? "GET" : "POST",
+      headers: {cookie: cookies[i % cookies.length] ?? ""},
+    })
+    if (!response.ok) throw new Error(`${route.name}: HTTP ${response.status}`)
+    await response.arrayBuffer()
   }
-  return {calls, usec}
 }
 
 export async function endToEnd() {
@@ -141,50 +142,69 @@ export async function endToEnd() {
   )
   const appFor = (store: string, route: Route) =>
     apps.find((app) => app.store === store && app.framework === route.framework) as (typeof apps)[0]
-  const sample = new Map<string, {rps: number[]; p99: number[]; calls: number[]; usec: number[]}>()
+  type Sample = {rps: number[]; p99: number[]; commands: number; usec: number[]; cpu: number[]}
+  const sample = new Map<string, Sample>()
+  const entry = (route: Route, store: string): Sample => {
+    const key = `${route.name}/${store}`
+    const found = sample.get(key) ?? {rps: [], p99: [], commands: Number.NaN, usec: [], cpu: []}
+    sample.set(key, found)
+    return found
+  }
+  const sources = new Map<string, CommandSources>()
   const run = async (store: string, route: Route, seconds: number) => {
     const app = appFor(store, route)
-    await app.server.command("CONFIG", "RESETSTAT")
+    const before = await redisStats(app.server)
     const result = await load(app.port, app.cookies, route.path, seconds)
     if (result.failed > 0) throw new Error(`${route.name}: ${result.failed} failed requests`)
-    const work = await redisWork(app.server)
+    const after = await redisStats(app.server)
+    const seen = sources.get(`${route.name}/${store}`)
     return {
       ...result,
-      callsPerRequest: work.calls / result.total,
-      usecPerRequest: work.usec / result.total,
+      usecPerRequest: seen ? clientMicros(before, after, seen) / result.total : Number.NaN,
+      cpuPerRequest: ((after.cpuSeconds - before.cpuSeconds) * 1e6) / result.total,
     }
   }
   // Warm up: every app, every route once.
   for (const store of stores) for (const route of ROUTES) await run(store.name, route, 1)
+  // What each request sends, seen by MONITOR over requests one at a time (not timed).
+  const MONITORED = 100
+  for (const store of stores) {
+    for (const route of ROUTES) {
+      const app = appFor(store.name, route)
+      const seen = await monitored(app.server, () =>
+        sequential(app.port, app.cookies, route, MONITORED),
+      )
+      sources.set(`${route.name}/${store.name}`, seen)
+      entry(route, store.name).commands = (total(seen.client) - 1) / MONITORED
+    }
+  }
   for (let round = 0; round < CONFIG.e2eRounds; round++) {
     for (const route of ROUTES) {
       for (const store of rotated(stores, round)) {
         const result = await run(store.name, route, CONFIG.e2eSeconds)
-        const key = `${route.name}/${store.name}`
-        const entry = sample.get(key) ?? {rps: [], p99: [], calls: [], usec: []}
-        entry.rps.push(result.rps)
-        entry.p99.push(result.p99)
-        entry.calls.push(result.callsPerRequest)
-        entry.usec.push(result.usecPerRequest)
-        sample.set(key, entry)
+        const each = entry(route, store.name)
+        each.rps.push(result.rps)
+        each.p99.push(result.p99)
+        each.usec.push(result.usecPerRequest)
+        each.cpu.push(result.cpuPerRequest)
       }
     }
     log(`   round ${round + 1}/${CONFIG.e2eRounds}`)
   }
   await Promise.all(apps.map(stopApp))
   await Promise.all(servers.map((server) => server.stop()))
-  const of = (route: Route, store: string) =>
-    sample.get(`${route.name}/${store}`) ?? {rps: [], p99: [], calls: [], usec: []}
+  const of = entry
   const rows = ROUTES.flatMap((route) =>
     stores.map(({name}) => {
-      const entry = of(route, name)
+      const each = of(route, name)
       return [
         route.label,
         name,
-        formatSummary(summarize(entry.rps)),
-        formatSummary(summarize(entry.p99)),
-        formatSummary(summarize(entry.calls), 2),
-        formatSummary(summarize(entry.usec), 2),
+        formatSummary(summarize(each.rps)),
+        formatSummary(summarize(each.p99)),
+        formatNumber(each.commands, 2),
+        formatSummary(summarize(each.usec), 2),
+        formatSummary(summarize(each.cpu), 1),
       ]
     }),
   )
@@ -225,7 +245,7 @@ export async function endToEnd() {
     }),
   )
   return {
-    markdown: `${markdownTable(["route", "store", "requests/s", "p99 latency ms", "commands per request", "µs inside Redis per request"], rows)}\n\nMedian (min–max) over ${CONFIG.e2eRounds} interleaved rounds of ${CONFIG.e2eSeconds} s each; each app in its own process, each store on a redis-server of its own (node-redis 6 client); each of the ${CONNECTIONS} connections is a browser with a session of its own (one request at a time per session). Commands and µs per request come from that server's INFO commandstats over the round (a script counts once, with the commands it runs inside). The targets table gives the per-round ratios.`,
+    markdown: `${markdownTable(["route", "store", "requests/s", "p99 latency ms", "commands sent per request", "µs in those commands per request", "redis-server CPU µs per request"], rows)}\n\nMedian (min–max) over ${CONFIG.e2eRounds} interleaved rounds of ${CONFIG.e2eSeconds} s each; each app in its own process, each store on a redis-server of its own (node-redis 6 client); each of the ${CONNECTIONS} connections is a browser with a session of its own (one request at a time per session). Commands sent per request: seen by MONITOR over ${100} requests one at a time, after the warm-up (a command a script runs inside Redis is no round trip, and is not counted). µs in those commands: INFO commandstats over each round, the commands scripts ran inside left out (the script's own time holds them). redis-server CPU: used_cpu_user + used_cpu_sys over each round, per request (reading, parsing and answering included). The targets table gives the per-round ratios.`,
     targets,
   }
 }

@@ -21,14 +21,24 @@
 /** How much earlier than the touch would the read's renewal may end and still stand. */
 export const TOLERANCE_MS = 1000
 
+/**
+ * The read gives a session this much less than the life learned, rounded to GRAIN_MS: the
+ * touch's own life is counted from later (the end of the request), so the renewal never ends
+ * after the cookie, whatever the millisecond rounding of either; and the guess stays the same
+ * number from one request to the next (a touch may count one millisecond less).
+ */
+const MARGIN_MS = 100
+const GRAIN_MS = 100
+
 /** The renewing read's guess of the life to give a session, learned from touches and saves. */
 export class Renewal {
-  /** The life (ms) the last touch or save gave a session; 0 while none was seen. */
+  /** The life (ms) a read gives a session; 0 until a touch or a save taught one. */
   guessMs = 0
 
   /** A touch or a save gave a session `ttlMs` to live (undefined: no expiry). */
   learn(ttlMs: number | undefined): void {
-    if (ttlMs !== undefined && ttlMs > 0 && ttlMs !== this.guessMs) this.guessMs = ttlMs
+    if (ttlMs === undefined || ttlMs <= MARGIN_MS + GRAIN_MS) return
+    this.guessMs = Math.round((ttlMs - MARGIN_MS) / GRAIN_MS) * GRAIN_MS
   }
 
   /**

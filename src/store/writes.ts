@@ -224,14 +224,26 @@ export class SessionWrites {
 
 const DONE: Promise<void> = Promise.resolve()
 
-/** `session` as it would be stored with the cookie's `expires` of `read` (a parsed cookie). */
+/**
+ * The cookie fields a rolling session moves on every request: its expiry, and @fastify/session's
+ * `originalExpires` (the expiry its Cookie was built with, which is what was loaded).
+ */
+const EXPIRY_FIELDS = ["expires", "originalExpires"] as const
+
+/** `session` as it would be stored with the cookie's expiry fields of `read` (a parsed cookie). */
 function withExpiryOf(session: SessionData, read: unknown): SessionData {
   const cookie = session.cookie as unknown as {toJSON?: () => object} | undefined
   if (typeof cookie !== "object" || cookie === null) return session
   // express-session's and @fastify/session's Cookie store what their toJSON gives.
-  const fields = typeof cookie.toJSON === "function" ? cookie.toJSON() : cookie
-  const expires = (read as {expires?: unknown} | null)?.expires
-  return {...session, cookie: {...fields, expires}} as SessionData
+  const fields: Record<string, unknown> = {
+    ...(typeof cookie.toJSON === "function" ? cookie.toJSON() : cookie),
+  }
+  const was = (typeof read === "object" && read !== null ? read : {}) as Record<string, unknown>
+  for (const field of EXPIRY_FIELDS) {
+    if (Object.hasOwn(was, field)) fields[field] = was[field]
+    else delete fields[field]
+  }
+  return {...session, cookie: fields} as unknown as SessionData
 }
 
 function nothing(): void {}
