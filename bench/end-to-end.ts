@@ -39,6 +39,19 @@ export async function startApp(
   return {child, port}
 }
 
+/** The app process's CPU time so far, in µs (user + system). */
+function appCpu(app: {child: ChildProcess}): Promise<number> {
+  return new Promise((resolve) => {
+    const listener = (message: {cpu?: number}) => {
+      if (typeof message?.cpu !== "number") return
+      app.child.off("message", listener)
+      resolve(message.cpu)
+    }
+    app.child.on("message", listener)
+    app.child.send("cpu")
+  })
+}
+
 /** Asks an app process to close its server and clients, and waits for it to exit. */
 export function stopApp(app: {child: ChildProcess}): Promise<unknown> {
   return new Promise((resolve) => {
@@ -142,11 +155,25 @@ export async function endToEnd() {
   )
   const appFor = (store: string, route: Route) =>
     apps.find((app) => app.store === store && app.framework === route.framework) as (typeof apps)[0]
-  type Sample = {rps: number[]; p99: number[]; commands: number; usec: number[]; cpu: number[]}
+  type Sample = {
+    rps: number[]
+    p99: number[]
+    commands: number
+    usec: number[]
+    cpu: number[]
+    appCpu: number[]
+  }
   const sample = new Map<string, Sample>()
   const entry = (route: Route, store: string): Sample => {
     const key = `${route.name}/${store}`
-    const found = sample.get(key) ?? {rps: [], p99: [], commands: Number.NaN, usec: [], cpu: []}
+    const found = sample.get(key) ?? {
+      rps: [],
+      p99: [],
+      commands: Number.NaN,
+      usec: [],
+      cpu: [],
+      appCpu: [],
+    }
     sample.set(key, found)
     return found
   }
@@ -154,14 +181,17 @@ export async function endToEnd() {
   const run = async (store: string, route: Route, seconds: number) => {
     const app = appFor(store, route)
     const before = await redisStats(app.server)
+    const appBefore = await appCpu(app)
     const result = await load(app.port, app.cookies, route.path, seconds)
     if (result.failed > 0) throw new Error(`${route.name}: ${result.failed} failed requests`)
+    const appAfter = await appCpu(app)
     const after = await redisStats(app.server)
     const seen = sources.get(`${route.name}/${store}`)
     return {
       ...result,
       usecPerRequest: seen ? clientMicros(before, after, seen) / result.total : Number.NaN,
       cpuPerRequest: ((after.cpuSeconds - before.cpuSeconds) * 1e6) / result.total,
+      appCpuPerRequest: (appAfter - appBefore) / result.total,
     }
   }
   // Warm up: every app, every route once.
@@ -187,6 +217,7 @@ export async function endToEnd() {
         each.p99.push(result.p99)
         each.usec.push(result.usecPerRequest)
         each.cpu.push(result.cpuPerRequest)
+        each.appCpu.push(result.appCpuPerRequest)
       }
     }
     log(`   round ${round + 1}/${CONFIG.e2eRounds}`)
@@ -205,6 +236,7 @@ export async function endToEnd() {
         formatNumber(each.commands, 2),
         formatSummary(summarize(each.usec), 2),
         formatSummary(summarize(each.cpu), 1),
+        formatSummary(summarize(each.appCpu)),
       ]
     }),
   )
@@ -245,7 +277,7 @@ export async function endToEnd() {
     }),
   )
   return {
-    markdown: `${markdownTable(["route", "store", "requests/s", "p99 latency ms", "commands sent per request", "µs in those commands per request", "redis-server CPU µs per request"], rows)}\n\nMedian (min–max) over ${CONFIG.e2eRounds} interleaved rounds of ${CONFIG.e2eSeconds} s each; each app in its own process, each store on a redis-server of its own (node-redis 6 client); each of the ${CONNECTIONS} connections is a browser with a session of its own (one request at a time per session). Commands sent per request: seen by MONITOR over ${100} requests one at a time, after the warm-up (a command a script runs inside Redis is no round trip, and is not counted). µs in those commands: INFO commandstats over each round, the commands scripts ran inside left out (the script's own time holds them). redis-server CPU: used_cpu_user + used_cpu_sys over each round, per request (reading, parsing and answering included). The targets table gives the per-round ratios.`,
+    markdown: `${markdownTable(["route", "store", "requests/s", "p99 latency ms", "commands sent per request", "µs in those commands per request", "redis-server CPU µs per request", "app CPU µs per request"], rows)}\n\nMedian (min–max) over ${CONFIG.e2eRounds} interleaved rounds of ${CONFIG.e2eSeconds} s each; each app in its own process, each store on a redis-server of its own (node-redis 6 client); each of the ${CONNECTIONS} connections is a browser with a session of its own (one request at a time per session). Commands sent per request: seen by MONITOR over ${100} requests one at a time, after the warm-up (a command a script runs inside Redis is no round trip, and is not counted). µs in those commands: INFO commandstats over each round, the commands scripts ran inside left out (the script's own time holds them). redis-server CPU: used_cpu_user + used_cpu_sys over each round, per request (reading, parsing and answering included). App CPU: the app process's own CPU time (process.cpuUsage) over each round, per request: the framework, the client and the store together. The targets table gives the per-round ratios.`,
     targets,
   }
 }

@@ -55,7 +55,12 @@ export async function measureRedisCost(
     },
   ]
   const micros = new Map<string, number[]>()
-  const saveMicros = {set: [] as number[], script: [] as number[]}
+  const saveMicros = {
+    set: [] as number[],
+    script: [] as number[],
+    empty: [] as number[],
+    emptyWithArgs: [] as number[],
+  }
   try {
     for (let round = 0; round < rounds; round++) {
       for (const op of OPS) {
@@ -104,6 +109,19 @@ export async function measureRedisCost(
         }),
       )
       saveMicros.script.push(await commandMicros(server, "evalsha"))
+      // The floor of any script: an empty one, without and with the arguments the save sends.
+      const sha = await client.scriptLoad("return 1")
+      const [base, value] = [JSON.stringify(kilobyte), JSON.stringify({...kilobyte, views: 1})]
+      for (const [into, args] of [
+        [saveMicros.empty, []],
+        [saveMicros.emptyWithArgs, [base, value, "86400000", "1"]],
+      ] as const) {
+        await server.command("CONFIG", "RESETSTAT")
+        await Promise.all(
+          sids.map((sid) => client.evalSha(sha, {keys: [sid], arguments: [...args]})),
+        )
+        into.push(await commandMicros(server, "evalsha"))
+      }
     }
   } finally {
     client.destroy()
@@ -134,6 +152,14 @@ export async function measureRedisCost(
           formatSummary(scriptCost, 2),
         ],
         ["ratio, per round", `${formatSummary(ratio, 2)} ×`],
+        [
+          "the floor: an empty script (EVALSHA of `return 1`)",
+          formatSummary(summarize(saveMicros.empty), 2),
+        ],
+        [
+          "the floor with the save's four arguments (the loaded and the new value, the life, the tombstone flag)",
+          formatSummary(summarize(saveMicros.emptyWithArgs), 2),
+        ],
       ],
     ),
   ].join("\n")
