@@ -122,9 +122,35 @@ async function fastifyApp(store: Store) {
   return {close: () => void app.close()}
 }
 
+let profiler: import("node:inspector").Session | undefined
+
+/** "start" starts the CPU profiler; anything else is the file the profile is written to. */
+async function profile(command: string): Promise<void> {
+  const inspector = await import("node:inspector")
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      profiler?.post(method, (error, result) => (error ? reject(error) : resolve(result))),
+    )
+  if (command === "start") {
+    profiler = new inspector.Session()
+    profiler.connect()
+    await post("Profiler.enable")
+    await post("Profiler.start")
+    return
+  }
+  const {profile: taken} = (await post("Profiler.stop")) as {profile: unknown}
+  const {writeFile} = await import("node:fs/promises")
+  await writeFile(command, JSON.stringify(taken))
+  profiler?.disconnect()
+}
+
 /** Closes the server and the clients when the parent says "exit". */
 function listen(server: {close(): void}, clients: {destroy(): void}[]) {
   process.on("message", (message) => {
+    // bench/profile.ts: a CPU profile of a stretch of load only (not start-up or warm-up).
+    if (typeof message === "object" && message !== null && "profile" in message) {
+      void profile(message.profile as "start" | string).then(() => process.send?.({profiled: true}))
+    }
     // The app's own CPU time so far (µs), for the cost of a request in the app.
     if (message === "cpu") {
       const {user, system} = process.cpuUsage()

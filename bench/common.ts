@@ -31,7 +31,7 @@ export const CONFIG = QUICK
       bulkRounds: 3,
       clusterRounds: 2,
       e2eSeconds: 2,
-      e2eRounds: 8,
+      e2eRounds: 9,
     }
 // BENCH_SESSIONS=n changes how many sessions the bulk sections work on.
 if (process.env.BENCH_SESSIONS) CONFIG.bulkSessions = Number(process.env.BENCH_SESSIONS)

@@ -120,7 +120,7 @@ async function main() {
       "",
       clustered.markdown,
       "",
-      "## 4. End to end: Express + express-session over HTTP",
+      "## 4. End to end: express-session and @fastify/session over HTTP, against connect-redis 10 and 11",
       "",
       e2e.markdown,
       "",
