@@ -130,11 +130,13 @@ export class SessionReads {
     renewedMs: number = Number.NaN,
   ): SessionData | null {
     const {lifetime, merging, renewal, inFlight, prefix} = this.#parts
-    // Read after the reply came: the key's new life began no later than this.
-    const now = Date.now()
+    const keep = inFlight?.wanted === true
+    // Read after the reply came: the key's new life began no later than this. (The clock is
+    // read only when needed: get runs on every request.)
+    const now = keep || renewedMs > 0 || lifetime !== undefined ? Date.now() : 0
     if (lifetime?.isOver(session, now)) return null
-    const renewedUntil = now + renewedMs
-    if (inFlight !== undefined) {
+    const renewedUntil = renewedMs > 0 ? now + renewedMs : Number.NaN
+    if (keep) {
       const {cookie} = session
       inFlight.remember(key.slice(prefix.length), {raw, cookie, renewedUntil, at: now})
     }

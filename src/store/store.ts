@@ -187,8 +187,8 @@ export class RedisStore extends Store {
     // `get` returned (only its cookie is replaced), so its note is still there to carry.
     const session = super.createSession(req, data)
     if (this.#noteCarried) carryNote(data, session)
-    // The note travels with the Session: the read kept for saves without one is not needed.
-    if (this.#inFlight !== undefined) this.#inFlight.forget(req.sessionID)
+    // The note travels with the Session: reads need not be kept for saves without one.
+    this.#inFlight?.notWanted()
     return session
   }
 

@@ -132,10 +132,12 @@ export class SessionWrites {
   ): Promise<void> {
     const renewed = ttlMs === undefined || Renewal.covers(renewedUntil, ttlMs, Date.now())
     if (trace !== undefined) trace.outcome = renewed ? "renewed" : "touched"
+    if (this.#parts.owners === undefined) {
+      return renewed ? DONE : this.#parts.redis.retime(key, ttlMs as number, trace)
+    }
     const change = renewed
       ? () => DONE
       : () => this.#parts.redis.retime(key, ttlMs as number, trace)
-    if (this.#parts.owners === undefined) return change()
     return this.#afterIndexing(sid, session, ttlMs, trace, change)
   }
 

@@ -101,7 +101,7 @@ export class RawRedis {
   /**
    * The commands clients sent since recordCommands(), as argument lists, on every master,
    * oldest first. Commands a Lua script ran are left out: the slow log lists them too, with
-   * the client address "?:0".
+   * the client address "?:0"; so are a sentinel's and a replica's own.
    */
   async recordedCommands(): Promise<string[][]> {
     const commands: string[][] = []
@@ -110,7 +110,13 @@ export class RawRedis {
       for (const entry of Array.isArray(log) ? [...log].reverse() : []) {
         const args = Array.isArray(entry) ? entry[3] : undefined
         const fromScript = Array.isArray(entry) && entry[4] === "?:0"
-        if (Array.isArray(args) && !fromScript) commands.push(args.map(String))
+        // A sentinel's own connections (named sentinel-...) and a replica's REPLCONF are the
+        // servers' housekeeping, not a client's command.
+        const fromSentinel = Array.isArray(entry) && String(entry[5] ?? "").startsWith("sentinel-")
+        const fromReplica = Array.isArray(args) && String(args[0]).toUpperCase() === "REPLCONF"
+        if (Array.isArray(args) && !fromScript && !fromSentinel && !fromReplica) {
+          commands.push(args.map(String))
+        }
       }
       await master.command("CONFIG", "SET", "slowlog-log-slower-than", 10_000)
     }
