@@ -1,17 +1,13 @@
 // express-session over real HTTP, on a real Redis, for each standalone client kind.
 
-import type {AddressInfo} from "node:net"
-import express from "express"
-import session from "express-session"
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
 import {RedisStore} from "../src/index.js"
 import {Browser} from "./support/browser.js"
 import {CLIENT_KINDS, connectClient, type TestClient} from "./support/clients.js"
+import {expressApp, listen} from "./support/express-app.js"
 import {RawRedis} from "./support/raw-redis.js"
 import {type RedisServer, startRedisServer} from "./support/redis-servers.js"
 import {uniquePrefix} from "./support/sessions.js"
-
-const MAX_AGE_MS = 60_000
 
 /** A promise settled from outside (Promise.withResolvers needs Node 22). */
 function deferred() {
@@ -29,29 +25,7 @@ class SlowRequest {
 }
 
 function createApp(store: RedisStore, slow: {current?: SlowRequest} = {}) {
-  const app = express()
-  app.use(
-    session({
-      store,
-      name: "sid",
-      secret: "a test secret",
-      resave: false,
-      saveUninitialized: false,
-      rolling: true,
-      cookie: {maxAge: MAX_AGE_MS},
-    }),
-  )
-  app.post("/login", (req, res) => {
-    req.session.user = {id: 1, name: "Ada"}
-    res.json({ok: true})
-  })
-  app.get("/me", (req, res) => {
-    res.json({user: req.session.user ?? null, views: req.session.views ?? 0})
-  })
-  app.post("/count", (req, res) => {
-    req.session.views = (req.session.views ?? 0) + 1
-    res.json({views: req.session.views})
-  })
+  const app = expressApp(store, {rolling: true})
   app.post("/regenerate", (req, res, next) => {
     const user = req.session.user
     req.session.regenerate((error) => {
@@ -74,12 +48,6 @@ function createApp(store: RedisStore, slow: {current?: SlowRequest} = {}) {
     req.session.destroy((error) => (error ? next(error) : res.json({ok: true})))
   })
   return app
-}
-
-async function listen(app: ReturnType<typeof express>) {
-  const http = app.listen(0, "127.0.0.1")
-  await new Promise((resolve) => http.once("listening", resolve))
-  return {http, base: `http://127.0.0.1:${(http.address() as AddressInfo).port}`}
 }
 
 describe.each(CLIENT_KINDS.filter((kind) => kind.topology === "standalone"))(

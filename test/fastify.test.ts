@@ -5,16 +5,16 @@ import type {FastifyInstance} from "fastify"
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
 import {RedisStore} from "../src/index.js"
 import {Browser} from "./support/browser.js"
-import {CLIENT_KINDS, connectClient, type Servers, type TestClient} from "./support/clients.js"
-import {startFastifyApp as startApp} from "./support/fastify-app.js"
-import {RawRedis} from "./support/raw-redis.js"
 import {
-  type RedisCluster,
-  type RedisServer,
-  startCluster,
-  startRedisServer,
-  waitUntil,
-} from "./support/redis-servers.js"
+  CLIENT_KINDS,
+  connectClient,
+  type SuiteServers,
+  startServersFor,
+  type TestClient,
+} from "./support/clients.js"
+import {startFastifyApp as startApp} from "./support/fastify-app.js"
+import type {RawRedis} from "./support/raw-redis.js"
+import {waitUntil} from "./support/redis-servers.js"
 import {uniquePrefix} from "./support/sessions.js"
 
 /** How long a command may take to reach Redis on this machine, at most (PX counts from there). */
@@ -25,8 +25,7 @@ const KINDS = ["node-redis 6 client", "ioredis 6 client", "iovalkey client", "io
 describe.each(CLIENT_KINDS.filter((kind) => KINDS.includes(kind.name)))(
   "@fastify/session with a $name",
   (kind) => {
-    let standalone: RedisServer | undefined
-    let cluster: RedisCluster | undefined
+    let suite: SuiteServers | undefined
     let connection: TestClient
     let raw: RawRedis
     let app: FastifyInstance
@@ -34,25 +33,16 @@ describe.each(CLIENT_KINDS.filter((kind) => KINDS.includes(kind.name)))(
     let prefix: string
 
     beforeAll(async () => {
-      let servers: Servers
-      if (kind.topology === "cluster") {
-        cluster = await startCluster(3)
-        servers = {cluster}
-        raw = new RawRedis(cluster.nodes)
-      } else {
-        standalone = await startRedisServer()
-        servers = {standalone}
-        raw = new RawRedis([standalone])
-      }
-      connection = await connectClient(kind, servers)
+      suite = await startServersFor(kind)
+      raw = suite.raw
+      connection = await connectClient(kind, suite.servers)
       prefix = uniquePrefix("fastify")
       ;({app, base} = await startApp(new RedisStore(connection.client, {prefix})))
     })
     afterAll(async () => {
       await app?.close()
       await connection?.close()
-      await standalone?.stop()
-      await cluster?.stop()
+      await suite?.stop()
     })
 
     it("logs in, keeps the session across requests, with the cookie's lifetime in Redis", async () => {

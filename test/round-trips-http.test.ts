@@ -6,24 +6,21 @@
 // every store so far): here that is one (GETEX). @fastify/session saves the whole session on
 // every request (its `rolling`): here a request that changed nothing sends no session data.
 
-import type {AddressInfo} from "node:net"
-import express from "express"
-import session from "express-session"
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
 import {RedisStore} from "../src/index.js"
 import {Browser} from "./support/browser.js"
-import {CLIENT_KINDS, connectClient, type Servers, type TestClient} from "./support/clients.js"
-import {startFastifyApp} from "./support/fastify-app.js"
-import {RawRedis} from "./support/raw-redis.js"
 import {
-  type RedisCluster,
-  type RedisServer,
-  startCluster,
-  startRedisServer,
-} from "./support/redis-servers.js"
+  CLIENT_KINDS,
+  connectClient,
+  type SuiteServers,
+  startServersFor,
+  type TestClient,
+} from "./support/clients.js"
+import {expressApp, listen, MAX_AGE_MS} from "./support/express-app.js"
+import {startFastifyApp} from "./support/fastify-app.js"
+import type {RawRedis} from "./support/raw-redis.js"
 import {uniquePrefix} from "./support/sessions.js"
 
-const MAX_AGE_MS = 60_000
 const KINDS = [
   "node-redis 6 client",
   "ioredis 6 client",
@@ -31,65 +28,28 @@ const KINDS = [
   "ioredis 6 cluster",
 ]
 
-function expressApp(store: RedisStore) {
-  const app = express()
-  app.use(
-    session({
-      store,
-      name: "sid",
-      secret: "a test secret",
-      resave: false,
-      saveUninitialized: false,
-      cookie: {maxAge: MAX_AGE_MS},
-    }),
-  )
-  app.post("/login", (req, res) => {
-    req.session.user = {id: 1, name: "Ada"}
-    res.json({ok: true})
-  })
-  app.get("/me", (req, res) => {
-    res.json({user: req.session.user ?? null, views: req.session.views ?? 0})
-  })
-  app.post("/count", (req, res) => {
-    req.session.views = (req.session.views ?? 0) + 1
-    res.json({views: req.session.views})
-  })
-  return app
-}
-
 describe.each(CLIENT_KINDS.filter((kind) => KINDS.includes(kind.name)))(
   "commands per request with a $name",
   (kind) => {
-    let standalone: RedisServer | undefined
-    let cluster: RedisCluster | undefined
+    let suite: SuiteServers | undefined
     let connection: TestClient
     let raw: RawRedis
 
     beforeAll(async () => {
-      let servers: Servers
-      if (kind.topology === "cluster") {
-        cluster = await startCluster(3)
-        servers = {cluster}
-        raw = new RawRedis(cluster.nodes)
-      } else {
-        standalone = await startRedisServer()
-        servers = {standalone}
-        raw = new RawRedis([standalone])
-      }
-      connection = await connectClient(kind, servers)
+      suite = await startServersFor(kind)
+      raw = suite.raw
+      connection = await connectClient(kind, suite.servers)
     })
     afterAll(async () => {
       await connection?.close()
-      await standalone?.stop()
-      await cluster?.stop()
+      await suite?.stop()
     })
 
     it("express-session: one command for a request that changes nothing, two for one that does", async () => {
       const prefix = uniquePrefix("rt-express")
-      const http = expressApp(new RedisStore(connection.client, {prefix})).listen(0, "127.0.0.1")
-      await new Promise((resolve) => http.once("listening", resolve))
+      const {http, base} = await listen(expressApp(new RedisStore(connection.client, {prefix})))
       try {
-        const browser = new Browser(`http://127.0.0.1:${(http.address() as AddressInfo).port}`)
+        const browser = new Browser(base)
         await browser.request("POST", "/login")
         // One round of each first: Redis then has the store's scripts (no NOSCRIPT below).
         await browser.request("GET", "/me")

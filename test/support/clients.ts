@@ -10,7 +10,14 @@ import * as redis6 from "redis"
 import * as redis4 from "redis4"
 import * as redis5 from "redis5"
 import type {RedisClientLike} from "../../src/index.js"
-import type {RedisCluster, RedisSentinelSetup, RedisServer} from "./redis-servers.js"
+import {RawRedis} from "./raw-redis.js"
+import {
+  type RedisCluster,
+  type RedisSentinelSetup,
+  type RedisServer,
+  startCluster,
+  startRedisServer,
+} from "./redis-servers.js"
 
 export type Topology = "standalone" | "cluster" | "sentinel"
 
@@ -322,4 +329,22 @@ function isGlideClient(client: RedisClientLike): client is RedisClientLike & {
 function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`This test file started no ${what} server`)
   return value
+}
+
+/** A server of `kind`'s topology for one suite (a plain server, or a 3-master cluster). */
+export interface SuiteServers {
+  readonly servers: Servers
+  /** Reads and writes those servers directly. */
+  readonly raw: RawRedis
+  stop(): Promise<void>
+}
+
+export async function startServersFor(kind: ClientKind): Promise<SuiteServers> {
+  if (kind.topology === "cluster") {
+    const cluster = await startCluster(3)
+    return {servers: {cluster}, raw: new RawRedis(cluster.nodes), stop: () => cluster.stop()}
+  }
+  if (kind.topology === "sentinel") throw new Error("startServersFor: no sentinel suites")
+  const standalone = await startRedisServer()
+  return {servers: {standalone}, raw: new RawRedis([standalone]), stop: () => standalone.stop()}
 }
