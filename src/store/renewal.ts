@@ -19,7 +19,7 @@
 // or disableTTL (reads must not re-time), nor in redundant mode (no single step).
 
 /** How much earlier than the touch would the read's renewal may end and still stand. */
-export const TOLERANCE_MS = 1000
+const TOLERANCE_MS = 1000
 
 /**
  * The read gives a session this much less than the life learned, rounded to GRAIN_MS: the
