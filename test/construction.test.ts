@@ -136,6 +136,57 @@ describe("new RedisStore", () => {
     }
   })
 
+  it.each([
+    ["prefx", {prefx: "app:"}, /RedisStore: unknown option "prefx"; did you mean "prefix"\?/],
+    ["tll", {tll: 60}, /unknown option "tll"; did you mean "ttl"\?/],
+    ["disableTouche", {disableTouche: true}, /did you mean "disableTouch"\?/],
+    ["scanCont", {scanCont: 10}, /did you mean "scanCount"\?/],
+    ["disableTtl", {disableTtl: true}, /did you mean "disableTTL"\?/],
+    [
+      "an express-session option",
+      {resave: false},
+      /unknown option "resave"; the options are prefix, ttl/,
+    ],
+    ["a name set to undefined", {prefx: undefined}, /unknown option "prefx"/],
+  ])(
+    "refuses a misspelled or unknown option (%s), naming it and what it probably meant",
+    (_, settings, message) => {
+      const client = anyClient()
+      for (const build of [
+        () => new RedisStore(client, settings as never),
+        () => new RedisStore({client, ...settings} as never),
+      ]) {
+        expect(build).toThrow(TypeError)
+        expect(build).toThrow(message)
+      }
+    },
+  )
+
+  it("takes every option it documents, and names given as symbols are not options", () => {
+    const store = new RedisStore({
+      client: anyClient(),
+      prefix: "p:",
+      ttl: 60,
+      disableTTL: false,
+      disableTouch: false,
+      serializer: JSON,
+      scanCount: 10,
+      tombstoneSeconds: 60,
+      touchAfter: 0,
+      timeout: 1000,
+      connectionEvents: false,
+      maxBytes: 1000,
+      owner: () => undefined,
+      absoluteTimeout: 0,
+      maxSessionsPerOwner: 3,
+      onTooManySessions: "refuse",
+      concurrentWrites: "merge",
+      resolveConflict: (_field: string, {mine}: {mine: unknown}) => mine,
+      [Symbol("private")]: true,
+    } as never)
+    expect(store.prefix).toBe("p:")
+  })
+
   it("rejects a client keyPrefix that is not a string", () => {
     const client = anyClient() as unknown as {options?: object}
     const withBufferPrefix = Object.create(client, {_keyPrefix: {value: Buffer.from("x:")}})

@@ -234,6 +234,21 @@ describe("a store that builds its own client from settings", () => {
       /either options\.socket or options\.host\/port/,
     ],
     [
+      "a misspelled setting",
+      {url: "redis://localhost", prot: 6380},
+      /unknown option "prot"; did you mean "port"\?/,
+    ],
+    [
+      "a misspelled setting in clients",
+      {clients: [{url: "redis://a"}, {url: "redis://b", dbb: 1}]},
+      /options\.clients\[1\]: unknown option "dbb"; did you mean "db"\?/,
+    ],
+    [
+      "a near miss of a store option beside node-redis's own options",
+      {socket: {host: "localhost"}, password: "x", prefx: "app:"},
+      /unknown option "prefx"; did you mean "prefix"\?/,
+    ],
+    [
       "a client and settings",
       {client: {} as RedisClientLike, url: "redis://localhost"},
       /either options\.client or settings/,

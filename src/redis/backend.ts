@@ -2,6 +2,7 @@
 // settings, or several servers in redundant mode (`clients: [...]`), each entry a client or
 // settings. Owned clients are closed by close(); the app's never are.
 
+import {checkClientSettingNames} from "../store/option-names.js"
 import type {RedisClientLike, RedisStoreOptions} from "../store/options.js"
 import type {TombstonePolicy} from "../store/tombstone-policy.js"
 import type {FailureObserver} from "./deadline.js"
@@ -92,6 +93,7 @@ function prepareRedundant(
       return {client: entry as RedisClientLike, name: `clients[${i}]`}
     }
     if (typeof entry === "object" && entry !== null && hasClientSettings(entry)) {
+      checkClientSettingNames(entry, `options.clients[${i}]`)
       const settings = entry as ClientSettings
       return {build: prepareOwnedClient(settings), name: `clients[${i}] (${where(settings)})`}
     }

@@ -12,6 +12,7 @@ import type {ServerEvent, ServerReport} from "../redis/redundant.js"
 import {SessionCodec} from "./codec.js"
 import {Lifetime} from "./lifetime.js"
 import {MergingWriter} from "./merge.js"
+import {checkStoreOptionNames} from "./option-names.js"
 import {
   DEFAULT_TOMBSTONE_SECONDS,
   type RedisStoreOptions,
@@ -84,6 +85,7 @@ export interface StoreVoice {
 }
 
 export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): StoreParts {
+  checkStoreOptionNames(options)
   const timeout = validateTimeout(options.timeout)
   const settings = {
     timeout,
