@@ -48,8 +48,15 @@ describe("the admin command line", () => {
     return {store, prefix, sids, base}
   }
 
-  it("--help (or no command) prints the usage, commands and exit codes", async () => {
-    for (const args of [["--help"], ["-h"], []]) {
+  it("no command: a usage error, with the usage on stderr", async () => {
+    const {code, stdout, stderr} = await cli([])
+    expect(code).toBe(2)
+    expect(stdout).toBe("")
+    expect(stderr).toMatch(/^error: a command is needed\n\nUsage: redis-session-store <command>/)
+  })
+
+  it("--help prints the usage, commands and exit codes", async () => {
+    for (const args of [["--help"], ["-h"]]) {
       const {code, stdout} = await cli(args)
       expect(code).toBe(0)
       expect(stdout).toMatch(/^Usage: redis-session-store <command>/)
@@ -80,12 +87,17 @@ describe("the admin command line", () => {
       /--except needs a session id/,
     ],
     [["count", "--bogus"], /Unknown option '--bogus'/],
-    [["count", "--scan-count", "many"], /scanCount must be a positive integer/],
+    [["count", "--scan-count", "abc"], /--scan-count must be a positive integer, not "abc"/],
+    [["count", "--scan-count", "1.5"], /--scan-count must be a positive integer, not "1.5"/],
+    [["count", "--url", "notaurl"], /--url must be a redis:\/\/ or rediss:\/\/ URL, not "notaurl"/],
+    [["count", "--url", "redis//:pw@host"], /not "redis\/\/:\*\*\*@host"/],
     [["count", "--client", "redis4"], /--client must be one of redis, ioredis, iovalkey/],
     [["count", "--url", "http://:pw@localhost"], /--url must be a redis:\/\/ or rediss:\/\/ URL/],
   ])("bad usage %j: a clear message and exit 2", async (args, message) => {
     const {code, stderr, stdout} = await cli(["--url", server.url, ...args])
     expect(stderr).toMatch(message)
+    expect(stderr).not.toContain("pw@")
+    expect(stderr).toContain("Usage: redis-session-store")
     expect(code).toBe(2)
     expect(stdout).toBe("")
   })
@@ -179,7 +191,12 @@ describe("the admin command line", () => {
     const {store, base} = await seeded()
     const done = await cli(["revoke-owner", "1", "--owner-field", "user.id", "--json", ...base])
     expect(done.code).toBe(0)
-    expect(JSON.parse(done.stdout)).toEqual({owner: "1", revoked: 3, unconfirmed: []})
+    expect(JSON.parse(done.stdout)).toEqual({
+      owner: "1",
+      revoked: 3,
+      unconfirmed: [],
+      otherOwner: {},
+    })
     expect(await store.sessionsOf(1)).toEqual([])
     expect((await store.sessionsOf(2)).map((session) => session.id).sort()).toEqual([
       "s1",
@@ -230,7 +247,12 @@ describe("the admin command line", () => {
       ...base,
     ])
     expect(kept.code).toBe(0)
-    expect(JSON.parse(kept.stdout)).toEqual({owner: "1", revoked: 2, unconfirmed: []})
+    expect(JSON.parse(kept.stdout)).toEqual({
+      owner: "1",
+      revoked: 2,
+      unconfirmed: [],
+      otherOwner: {},
+    })
     expect((await store.sessionsOf(1)).map((owned) => owned.id)).toEqual(["s2"])
     expect(await store.get("s0")).toBeNull()
     expect((await store.sessionsOf(2)).length).toBe(3)
@@ -250,14 +272,14 @@ describe("the admin command line", () => {
     expect(await store.get("s0")).toBeNull()
   })
 
-  it("clear at a terminal: asks first; anything but yes changes nothing; yes ends every session", async () => {
+  it("clear at a terminal: asks first; anything but yes (or y) changes nothing; y ends every session", async () => {
     const {store, prefix, base} = await seeded()
     const answer = (text: string) => {
       const stdin = Readable.from([text]) as Readable & {isTTY?: boolean}
       stdin.isTTY = true
       return stdin
     }
-    for (const text of ["", "no\n", "y\n", "yes\n"]) {
+    for (const text of ["", "no\n", "yess\n", "Y\n", "yes\n"]) {
       const [stdout, stderr] = [new Collect(), new Collect()]
       const code = await main(["clear", ...base], {
         stdin: answer(text),
@@ -266,9 +288,9 @@ describe("the admin command line", () => {
         env: {},
       })
       expect(stderr.text).toContain(`End every session under prefix "${prefix}"`)
-      if (text === "yes\n") {
+      if (text === "Y\n" || text === "yes\n") {
         expect(code).toBe(0)
-        expect(stdout.text).toBe("cleared 6 session(s)\n")
+        expect(stdout.text).toBe(`cleared ${text === "Y\n" ? 6 : 0} session(s)\n`)
         expect(await store.length()).toBe(0)
       } else {
         expect(code).toBe(1)
@@ -297,6 +319,45 @@ describe("the admin command line", () => {
     expect(right).toMatchObject({code: 0, stdout: "revoked 3 session(s) of 1\n"})
   })
 
+  it("a wrong --owner-field that exists (user.name for user.id): sessions and revoke-owner keep the whole index and say so; the right one then ends every session", async () => {
+    const {store, prefix, base} = await seeded()
+    // An entry whose session is gone: a listing leaves even that alone (it never writes).
+    await server.command("DEL", `${prefix}s4`)
+    const index = async () => [
+      await server.command("ZRANGE", `owners:${prefix}1`, "0", "-1", "WITHSCORES"),
+      await server.command("ZRANGE", `owners-seen:${prefix}1`, "0", "-1", "WITHSCORES"),
+    ]
+    const before = await index()
+    expect(before[0]).toHaveLength(6)
+
+    const listed = await cli(["sessions", "1", "--owner-field", "user.name", ...base])
+    expect(listed.code).toBe(1)
+    expect(listed.stdout).toBe("")
+    expect(listed.stderr).toContain(
+      '2 indexed session(s) of 1 were not listed, not confirmed as theirs: 2 naming another owner at --owner-field user.name (s0: "user 1", s2: "user 1")',
+    )
+    expect(listed.stderr).toContain("Is --owner-field the field the app's owner option reads?")
+    expect(await index()).toEqual(before)
+
+    const wrong = await cli(["revoke-owner", "1", "--owner-field", "user.name", "--json", ...base])
+    expect(wrong.code).toBe(1)
+    expect(JSON.parse(wrong.stdout)).toEqual({
+      owner: "1",
+      revoked: 0,
+      unconfirmed: [],
+      otherOwner: {s0: "user 1", s2: "user 1"},
+    })
+    // Only the entry of the session that is gone went.
+    expect(await server.command("ZCARD", `owners:${prefix}1`)).toBe(2)
+    expect(await store.get("s0")).not.toBeNull()
+
+    const right = await cli(["revoke-owner", "1", "--owner-field", "user.id", ...base])
+    expect(right).toMatchObject({code: 0, stdout: "revoked 2 session(s) of 1\n", stderr: ""})
+    expect(await store.get("s0")).toBeNull()
+    expect(await store.get("s2")).toBeNull()
+    expect(await store.get("s1")).not.toBeNull()
+  })
+
   it("an app that encrypts: without its secret nothing is lost and every command says so; with --secret-env it works", async () => {
     const secret = "an encryption secret of 32+ chars"
     const prefix = uniquePrefix("enc")
@@ -319,7 +380,9 @@ describe("the admin command line", () => {
     expect(list.stderr).not.toContain("RedisStoreWarning")
     const shown = await cli(["show", "a", ...base])
     expect(shown.code).toBe(1)
-    expect(shown.stderr).toContain('Session "a" is there but cannot be read')
+    expect(shown.stderr).toContain(
+      'Session "a" is there but cannot be read (encrypted? give --secret-env)',
+    )
     const blind = await cli(["revoke-owner", "7", "--owner-field", "user.id", ...base])
     expect(blind.code).toBe(1)
     expect(blind.stderr).toContain("3 stored value(s) cannot be read")
@@ -360,6 +423,34 @@ describe("the admin command line", () => {
         expect(outcome.stderr).toMatch(/cannot reach .*no answer within 5 s/)
       } finally {
         silent.close()
+      }
+    },
+  )
+
+  it.each(CLIENT_PACKAGES)(
+    "--client %s: a server answering in HTML instead of Redis: exit 3, saying it is not a Redis server",
+    async (package_) => {
+      // Whatever it is sent, it answers a page (as some HTTP servers and proxies do).
+      const http = createServer((socket) => {
+        socket.on("data", () => socket.write("<html><body>Not Found</body></html>\r\n"))
+        socket.on("error", () => {})
+      })
+      await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve))
+      const {port} = http.address() as AddressInfo
+      try {
+        const outcome = await cli([
+          "count",
+          "--client",
+          package_,
+          "--url",
+          `redis://127.0.0.1:${port}`,
+        ])
+        expect(outcome.code).toBe(3)
+        expect(outcome.stderr).toContain(
+          `redis://127.0.0.1:${port} answered, but it is not a Redis server (an HTTP port?)`,
+        )
+      } finally {
+        http.close()
       }
     },
   )

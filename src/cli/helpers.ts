@@ -3,7 +3,7 @@
 
 import {createInterface} from "node:readline/promises"
 
-/** Asks on stderr, reads one line from stdin: only "yes" goes on. */
+/** Asks on stderr, reads one line from stdin: only "yes" (or "y") goes on. */
 export async function confirmed(
   io: {stdin: NodeJS.ReadableStream; stderr: NodeJS.WritableStream},
   prefix: string,
@@ -20,7 +20,8 @@ export async function confirmed(
     })
     // Piped answers are not echoed: end the prompt's line so the next message starts fresh.
     if (!(io.stdin as {isTTY?: boolean}).isTTY) io.stderr.write("\n")
-    return answer?.trim() === "yes"
+    const said = answer?.trim().toLowerCase()
+    return said === "yes" || said === "y"
   } finally {
     prompt.close()
   }
@@ -82,7 +83,8 @@ export function safeUrl(url: string): string {
     if (parsed.password) parsed.password = "***"
     return parsed.toString()
   } catch {
-    return "the given URL"
+    // Not a URL, but it may still hold a password between "//" and "@".
+    return url.replace(/(\/\/[^/@]*?:)[^/@]*@/, "$1***@")
   }
 }
 

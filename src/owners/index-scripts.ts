@@ -80,16 +80,17 @@ return reply`,
 
 /**
  * One page of an owner's index (ZSCAN: every entry present for the whole walk is seen), each
- * entry with when it was last seen. The first page prunes.
+ * entry with when it was last seen. The first page prunes, unless told to only read.
  * KEYS[1], KEYS[2]: the owner's index and "seen" set
  * ARGV[1]: the cursor ("0" to start)
  * ARGV[2]: the COUNT hint
  * ARGV[3]: now (Unix ms)
+ * ARGV[4]: 'prune', or 'read' (a listing that must change nothing)
  * Reply:   {next cursor, {id, expiry score, last seen ('' when not known), ...}}
  */
 export const INDEX_PAGE = luaScript(
   "index-page",
-  `${PRUNE_AND_KEEP_ALIVE}if ARGV[1] == '0' then prune(ARGV[3]) end
+  `${PRUNE_AND_KEEP_ALIVE}if ARGV[1] == '0' and ARGV[4] == 'prune' then prune(ARGV[3]) end
 local page = redis.call('ZSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
 local entries = {}
 for i = 1, #page[2], 2 do

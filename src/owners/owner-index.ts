@@ -6,10 +6,13 @@
 // look: an entry may outlive its session (expired, destroyed by `clear`, or now owned by
 // someone else), so every entry is checked against the session itself before it is reported
 // or revoked. An entry is dropped only when its session is known to be gone (no key, a
-// tombstone) or known to be someone else's, by a value that could be read. A value that
-// cannot be read (a parse failure, an encrypted session read without its secrets) or an
-// owner function that cannot judge it (a missing field) proves nothing: the entry stays,
-// and is reported as unconfirmed.
+// tombstone) or known to be someone else's by the app's own owner function, in a value that
+// could be read. A value that cannot be read (a parse failure, an encrypted session read
+// without its secrets) or an owner function that cannot judge it (a missing field) proves
+// nothing: the entry stays, and is reported as unconfirmed. An owner function that is only a
+// guess at the app's (the command line's --owner-field, see `guessedOwner`) proves nothing
+// either: a session it says is someone else's stays indexed and is reported, and a listing
+// by it writes nothing at all.
 //
 // maxSessionsPerOwner is decided by the index script, atomically, when a write would add an
 // id to the index: two logins at once never both fit in the last place. The sessions live
@@ -32,6 +35,30 @@ import {INDEX_PAGE, INDEX_SESSION, UNINDEX_SESSIONS} from "./index-scripts.js"
  * session). Must be a pure function of the session.
  */
 export type OwnerOf = (session: SessionData) => string | number | null | undefined
+
+/** Told what a guessed owner function (see `guessedOwner`) could not confirm. */
+export interface GuessReport {
+  /** A readable indexed session whose owner, by the guess, is `owner`: left as it is. */
+  disagrees(sid: string, owner: string): void
+  /** An indexed session that could not be read, or with no owner by the guess. */
+  unconfirmed(sid: string): void
+}
+
+// A symbol of the registry: the command line's bundle and the library's may be two copies.
+const GUESS = Symbol.for("redis-session-store.guessedOwner")
+
+/**
+ * An owner function that only guesses at the app's (the command line reads a field the user
+ * names, which may be the wrong one): the index then never drops an entry on its word, a
+ * listing writes nothing, and what it cannot confirm goes to `report`.
+ */
+export function guessedOwner(read: OwnerOf, report: GuessReport): OwnerOf {
+  return Object.assign((session: SessionData) => read(session), {[GUESS]: report})
+}
+
+function guessReportOf(ownerOf: OwnerOf): GuessReport | undefined {
+  return (ownerOf as OwnerOf & {[GUESS]?: GuessReport})[GUESS]
+}
 
 /** What the index needs from the store: reading sessions and ending them, batch by batch. */
 export interface OwnerIndexDeps {
@@ -151,9 +178,12 @@ export function ownerId(owner: unknown, source: string): string | undefined {
 
 export class OwnerIndex {
   readonly #deps: OwnerIndexDeps
+  /** Set when the owner function is only a guess at the app's. */
+  readonly #guess: GuessReport | undefined
 
   constructor(deps: OwnerIndexDeps) {
     this.#deps = deps
+    this.#guess = guessReportOf(deps.ownerOf)
   }
 
   /** The owner of `session` by the app's function, or undefined for nobody. */
@@ -186,7 +216,7 @@ export class OwnerIndex {
     let reply = await this.#index(owner, sid, ttlMs)
     if (reply[0] === "refused") {
       // Entries whose sessions are gone still counted: check them, then ask once more.
-      await checkAll(this.#checkedBatches(owner))
+      await checkAll(this.#checkedBatches(owner, true))
       reply = await this.#index(owner, sid, ttlMs)
       if (reply[0] === "refused") throw new TooManySessionsError(this.#deps.limit?.max ?? 0)
     }
@@ -233,7 +263,9 @@ export class OwnerIndex {
   async sessionsOf(owner: unknown): Promise<OwnedSession[]> {
     const found: OwnedSession[] = []
     const {lifetime} = this.#deps
-    for await (const batch of this.#checkedBatches(ownerId(owner, "The owner"))) {
+    // A listing by a guessed owner function changes nothing, not even expired entries.
+    const writes = this.#guess === undefined
+    for await (const batch of this.#checkedBatches(ownerId(owner, "The owner"), writes)) {
       const now = Date.now()
       for (const {id, session, lastSeenAt} of batch.theirs) {
         if (lifetime?.isOver(session, now)) continue
@@ -253,7 +285,7 @@ export class OwnerIndex {
     const except = exceptSet(spared)
     let revoked = 0
     const unconfirmed: string[] = []
-    for await (const batch of this.#checkedBatches(id)) {
+    for await (const batch of this.#checkedBatches(id, true)) {
       unconfirmed.push(...batch.unconfirmed.filter((sid) => !except.has(sid)))
       const ending = batch.theirs.map((held) => held.id).filter((sid) => !except.has(sid))
       if (ending.length === 0) continue
@@ -266,15 +298,18 @@ export class OwnerIndex {
 
   /**
    * The owner's sessions, a batch at a time, each checked against the session itself: those
-   * gone or now someone else's are left out, and their entries dropped from the index; those
-   * that cannot be judged are left out and kept in the index (`unconfirmed`).
+   * gone or now someone else's are left out, and their entries dropped from the index (when
+   * `writes`); those that cannot be judged are left out and kept in the index (`unconfirmed`).
+   * With a guessed owner function, "someone else's" is only reported, and kept.
    */
   async *#checkedBatches(
     owner: string | undefined,
+    writes: boolean,
   ): AsyncGenerator<{theirs: IndexedSession[]; unconfirmed: string[]}> {
     if (owner === undefined) throw new TypeError("The owner must be given")
     const {prefix, readEach} = this.#deps
-    for await (const entries of this.#indexedIds(owner)) {
+    const guess = this.#guess
+    for await (const entries of this.#indexedIds(owner, writes)) {
       const sids = entries.map((entry) => entry.id)
       const held = await readEach(sids.map((sid) => prefix + sid))
       const theirs: IndexedSession[] = []
@@ -289,10 +324,14 @@ export class OwnerIndex {
           if (who === owner) theirs.push({id: sid, session, lastSeenAt: entries[i]?.lastSeenAt})
           // No owner found in a readable session (a field the caller named wrongly, say).
           else if (who === undefined) unconfirmed.push(sid)
-          else gone.push(sid)
+          else if (guess === undefined) gone.push(sid)
+          else guess.disagrees(sid, who)
         }
       })
-      await this.untrack(owner, gone)
+      if (guess !== undefined) {
+        for (const sid of unconfirmed) guess.unconfirmed(sid)
+      }
+      if (writes) await this.untrack(owner, gone)
       yield {theirs, unconfirmed}
     }
   }
@@ -308,9 +347,12 @@ export class OwnerIndex {
 
   /**
    * The ids in the owner's index whose expiry is still ahead, each with when it was last
-   * seen, `batchSize` at a time.
+   * seen, `batchSize` at a time. Expired entries are pruned on the way when `writes`.
    */
-  async *#indexedIds(owner: string): AsyncGenerator<{id: string; lastSeenAt?: number}[]> {
+  async *#indexedIds(
+    owner: string,
+    writes: boolean,
+  ): AsyncGenerator<{id: string; lastSeenAt?: number}[]> {
     const {redis, prefix, batchSize} = this.#deps
     const key = ownerIndexKey(prefix, owner)
     const keys = [key, seenKey(key)]
@@ -322,6 +364,7 @@ export class OwnerIndex {
         cursor,
         `${batchSize}`,
         `${now}`,
+        writes ? "prune" : "read",
       ])) as [unknown, unknown[]]
       cursor = String(reply[0])
       const fresh: {id: string; lastSeenAt?: number}[] = []
