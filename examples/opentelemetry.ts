@@ -23,7 +23,7 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api"
-import {CHANNELS, type StoreOperation, type StoreOperationContext} from "../src/index.js"
+import {CHANNELS, type StoreOperation, type StoreOperationContext} from "redis-session-store"
 
 const OPERATIONS: readonly StoreOperation[] = [
   ...["get", "set", "touch", "destroy", "clear", "length", "ids", "all"],
