@@ -25,14 +25,34 @@ export class RedisSessionStoreError extends Error {
   }
 }
 
-/** Why a store method gave up on Redis; `code` says what happened. */
+/**
+ * Why a store method gave up on Redis: `ETIMEDOUT` (no answer within `timeout`), `ENOTCONN`
+ * (no connection, an outage already known, or a client that was closed), or the server's
+ * own "cannot serve now" reply as `E` + its code (`ELOADING`, `EBUSY`, `EMASTERDOWN`,
+ * `ECLUSTERDOWN`, `ETRYAGAIN`, `EREADONLY`...; the reply is the `cause`).
+ */
 export class RedisUnavailableError extends RedisSessionStoreError {
   override readonly name = "RedisUnavailableError"
-  declare readonly code: "ETIMEDOUT" | "ENOTCONN"
-  constructor(code: "ETIMEDOUT" | "ENOTCONN", message: string) {
-    super(code, message)
+  declare readonly code: UnavailableCode
+  constructor(code: UnavailableCode, message: string, options?: {cause?: unknown}) {
+    super(code, message, options)
   }
 }
+
+/** The codes of RedisUnavailableError. */
+export type UnavailableCode =
+  | "ETIMEDOUT"
+  | "ENOTCONN"
+  | "ELOADING"
+  | "EBUSY"
+  | "EMASTERDOWN"
+  | "ECLUSTERDOWN"
+  | "ETRYAGAIN"
+  | "EREADONLY"
+  | "EMISCONF"
+  | "ENOREPLICAS"
+  | "ENOAUTH"
+  | "EWRONGPASS"
 
 /**
  * Reported (event `"corrupt"`) when a stored value cannot be read as a session. The session
@@ -129,6 +149,7 @@ const OUTAGE_REPLIES = new Set([
   "NOREPLICAS",
   "NOAUTH",
   "WRONGPASS",
+  "TRYAGAIN",
 ])
 
 /** The error code a Redis reply starts with, or undefined when `message` is not a reply. */
@@ -150,6 +171,21 @@ export function signalsOutage(error: unknown): boolean {
   // Not a reply from Redis: the client's own (a closed socket, a refused connection...).
   if (code === undefined) return true
   return OUTAGE_REPLIES.has(code)
+}
+
+/**
+ * A reply that says the server cannot serve now (LOADING, BUSY...), as the
+ * RedisUnavailableError callers get, the reply kept as its cause; any other error as it is.
+ */
+export function typedOutage(error: unknown): unknown {
+  if (!(error instanceof Error) || isRedisSessionStoreError(error)) return error
+  const code = replyCode(error.message)
+  if (code === undefined || !OUTAGE_REPLIES.has(code)) return error
+  return new RedisUnavailableError(
+    `E${code}` as UnavailableCode,
+    `Redis cannot serve now: ${error.message}`,
+    {cause: error},
+  )
 }
 
 /** The server's answer to a command on a key of another type (here: a tombstone). */

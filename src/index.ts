@@ -16,6 +16,7 @@ export {
   RedisUnavailableError,
   SessionTooLargeError,
   TooManySessionsError,
+  type UnavailableCode,
 } from "./errors.js"
 export type {OwnerOf} from "./owners/owner-index.js"
 export type {ClientSettings} from "./redis/owned-client.js"

@@ -1,7 +1,7 @@
 // The admin command line driven as a user drives it: a separate process, its arguments, its
 // stdin, and what it prints and exits with, against a real server (clusters: cli-cluster.test.ts).
 
-import {type AddressInfo, createServer} from "node:net"
+import {type AddressInfo, createServer, type Socket} from "node:net"
 import {Readable, Writable} from "node:stream"
 import type {SessionData} from "express-session"
 import {createClient} from "redis"
@@ -405,25 +405,25 @@ describe("the admin command line", () => {
     )
   })
 
+  /** `count` against a server on a free port that is not Redis, run as `handle` says. */
+  async function countAgainst(package_: string, handle: (socket: Socket) => void) {
+    const fake = createServer(handle)
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve))
+    const {port} = fake.address() as AddressInfo
+    try {
+      const url = `redis://127.0.0.1:${port}`
+      return {url, ...(await cli(["count", "--client", package_, "--url", url]))}
+    } finally {
+      fake.close()
+    }
+  }
+
   it.each(CLIENT_PACKAGES)(
     "--client %s: a server that accepts connections and never answers: exit 3, no hang",
     async (package_) => {
-      const silent = createServer(() => {})
-      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
-      const {port} = silent.address() as AddressInfo
-      try {
-        const outcome = await cli([
-          "count",
-          "--client",
-          package_,
-          "--url",
-          `redis://127.0.0.1:${port}`,
-        ])
-        expect(outcome.code).toBe(3)
-        expect(outcome.stderr).toMatch(/cannot reach .*no answer within 5 s/)
-      } finally {
-        silent.close()
-      }
+      const outcome = await countAgainst(package_, () => {})
+      expect(outcome.code).toBe(3)
+      expect(outcome.stderr).toMatch(/cannot reach .*no answer within 5 s/)
     },
   )
 
@@ -431,27 +431,14 @@ describe("the admin command line", () => {
     "--client %s: a server answering in HTML instead of Redis: exit 3, saying it is not a Redis server",
     async (package_) => {
       // Whatever it is sent, it answers a page (as some HTTP servers and proxies do).
-      const http = createServer((socket) => {
+      const outcome = await countAgainst(package_, (socket) => {
         socket.on("data", () => socket.write("<html><body>Not Found</body></html>\r\n"))
         socket.on("error", () => {})
       })
-      await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve))
-      const {port} = http.address() as AddressInfo
-      try {
-        const outcome = await cli([
-          "count",
-          "--client",
-          package_,
-          "--url",
-          `redis://127.0.0.1:${port}`,
-        ])
-        expect(outcome.code).toBe(3)
-        expect(outcome.stderr).toContain(
-          `redis://127.0.0.1:${port} answered, but it is not a Redis server (an HTTP port?)`,
-        )
-      } finally {
-        http.close()
-      }
+      expect(outcome.code).toBe(3)
+      expect(outcome.stderr).toContain(
+        `${outcome.url} answered, but it is not a Redis server (an HTTP port?)`,
+      )
     },
   )
 

@@ -6,6 +6,7 @@ import {checkClientSettingNames} from "../store/option-names.js"
 import type {RedisClientLike, RedisStoreOptions} from "../store/options.js"
 import type {TombstonePolicy} from "../store/tombstone-policy.js"
 import type {FailureObserver} from "./deadline.js"
+import {Gate} from "./gate.js"
 import {isSupportedClient, type LayerOptions, type SessionClient, toSessionClient} from "./index.js"
 import {
   type ClientSettings,
@@ -34,6 +35,8 @@ interface BackendHooks {
   /** The store's probe, told of an owned client's errors. */
   clientError: () => void
   report: (event: ServerEvent, report: ServerReport) => void
+  /** Shut while the store knows Redis cannot serve (see gate.ts). */
+  gate: Gate
 }
 
 /**
@@ -115,13 +118,16 @@ function prepareRedundant(
       return {client: own.client as RedisClientLike, name: entry.name}
     })
     const redundant: RedundantClient = new RedundantClient(
-      built.map(({client, name}, i) => ({
-        name,
-        redis: toSessionClient(client, {
+      built.map(({client, name}, i) => {
+        // Each server's own: one server down fails its commands at once, not the others'.
+        const gate = new Gate()
+        const redis = toSessionClient(client, {
           ...layerOptions(hooks),
+          gate,
           observe: (error) => redundant.serverFailed(i, error),
-        }),
-      })),
+        })
+        return {name, redis, gate}
+      }),
       {
         retryMs: hooks.retryMs,
         firstConnectionMs: hooks.firstConnectionMs,
@@ -140,7 +146,12 @@ function prepareRedundant(
 }
 
 function layerOptions(hooks: BackendHooks): LayerOptions {
-  return {timeoutMs: hooks.timeoutMs, observe: hooks.observe, tombstones: hooks.tombstones}
+  return {
+    timeoutMs: hooks.timeoutMs,
+    observe: hooks.observe,
+    tombstones: hooks.tombstones,
+    gate: hooks.gate,
+  }
 }
 
 /** Where a settings-built client connects, for event names: never the password. */

@@ -18,8 +18,9 @@
 
 import {setMaxListeners} from "node:events"
 import type {OperationTrace} from "../diagnostics/trace.js"
-import {isWrongType, RedisUnavailableError} from "../errors.js"
+import {isWrongType, RedisUnavailableError, typedOutage} from "../errors.js"
 import {FirstConnection, type Readiness, type Waiter} from "./first-connection.js"
+import {Gate} from "./gate.js"
 import {TOMBSTONED, type Tombstoned} from "./types.js"
 
 export {RedisUnavailableError} from "../errors.js"
@@ -53,6 +54,10 @@ export const NOTE_RETIME: Finish<unknown, undefined, OperationTrace> = (reply, t
 /** Runs commands on a client of some family with the time bound, or without one. */
 export interface Bounds {
   run<C extends object, T>(client: C, command: Command<C, T>): Promise<T>
+  /** As `run`, also while the gate is shut: the health probe's PING. */
+  probe<C extends object, T>(client: C, command: Command<C, T>): Promise<T>
+  /** The family's word: `client` was closed, not reconnecting. */
+  isClosed(client: object): boolean
   /**
    * As `run`, but a WRONGTYPE reply (a tombstone at the key) is an answer, not an error: the
    * reply, or TOMBSTONED, goes through `finish`, whose result (or throw) settles the call.
@@ -82,7 +87,16 @@ export interface BoundsFamily {
    */
   withSignal<C extends object>(client: C, signal: AbortSignal): C | undefined
   mapError(error: unknown): unknown
+  /**
+   * True once `client` was closed (quit, close, disconnect; or it gave up reconnecting), as
+   * opposed to reconnecting: a command for it fails at once, saying so.
+   */
+  isClosed(client: object): boolean
 }
+
+/** Why a command for a closed client was not sent. */
+export const CLOSED_MESSAGE =
+  "The Redis client is closed (by the app or by store.close(), or it stopped reconnecting, or it was never connected); the command was not sent"
 
 /** Hears about every command that failed; the health probe decides which say an outage. */
 export type FailureObserver = (error: unknown) => void
@@ -154,14 +168,21 @@ export class Deadlines implements Bounds {
   readonly #family: BoundsFamily
   readonly #isReady: (client: object) => boolean
   readonly #observe: FailureObserver
+  readonly #gate: Gate
   #firstConnection: FirstConnection | undefined
   #current: Slice | undefined
 
-  constructor(timeoutMs: number, family: BoundsFamily, observe: FailureObserver) {
+  constructor(
+    timeoutMs: number,
+    family: BoundsFamily,
+    observe: FailureObserver,
+    gate: Gate = new Gate(),
+  ) {
     this.#timeoutMs = timeoutMs
     this.#family = family
     this.#isReady = family.isReady
     this.#observe = observe
+    this.#gate = gate
     // Slices of at most 50 ms: up to timeout/50 live timers, and at most 50 ms of slack.
     this.#sliceMs = Math.max(1, Math.min(50, Math.floor(timeoutMs / 4)))
   }
@@ -180,12 +201,31 @@ export class Deadlines implements Bounds {
     return this.runGuarded(client, command, undefined)
   }
 
+  probe<C extends object, T>(client: C, command: Command<C, T>): Promise<T> {
+    return this.#dispatch(client, command, undefined, undefined)
+  }
+
+  isClosed(client: object): boolean {
+    return this.#family.isClosed(client)
+  }
+
   /** Without `finish`, as `run`: not guarded, the reply as it is. */
   runGuarded<C extends object, T, R, A = undefined>(
     client: C,
     command: Command<C, T, A>,
     finish: Finish<T, R, A> | undefined,
     arg?: A,
+  ): Promise<R> {
+    // Not observed: refusing is what the known outage (or a closed client) means, not news.
+    if (this.#gate.shut) return Promise.reject(this.#gate.refusal())
+    return this.#dispatch(client, command, finish, arg)
+  }
+
+  #dispatch<C extends object, T, R, A>(
+    client: C,
+    command: Command<C, T, A>,
+    finish: Finish<T, R, A> | undefined,
+    arg: A | undefined,
   ): Promise<R> {
     let slice = this.#current
     if (slice === undefined || !slice.open) {
@@ -196,6 +236,9 @@ export class Deadlines implements Bounds {
     const first = this.#firstConnection
     if (first?.waiting) {
       return this.#afterFirstConnection(first, slice, () => command(client, arg as A), finish, arg)
+    }
+    if (this.#family.isClosed(client)) {
+      return Promise.reject(new RedisUnavailableError("ENOTCONN", CLOSED_MESSAGE))
     }
     const target = this.#family.withSignal(client, slice.signal)
     if (target === undefined) {
@@ -248,7 +291,7 @@ export class Deadlines implements Bounds {
       settleWith(finish, TOMBSTONED, arg, resolve, reject)
       return
     }
-    const readable = this.#family.mapError(error)
+    const readable = typedOutage(this.#family.mapError(error))
     this.#observe(readable)
     reject(readable)
   }
@@ -310,26 +353,5 @@ function settleWith<T, R, A>(
     resolve(finish(reply, arg))
   } catch (error) {
     reject(error)
-  }
-}
-
-/** `timeout: 0`: no bound, only the family's errors made readable (and observed). */
-export function unbounded(family: BoundsFamily, observe: FailureObserver): Bounds {
-  const fail = (error: unknown): never => {
-    const readable = family.mapError(error)
-    observe(readable)
-    throw readable
-  }
-  return {
-    release: () => {},
-    run: (client, command) => command(client, undefined).catch(fail),
-    runGuarded: (client, command, finish, arg) =>
-      command(client, arg as never).then(
-        (reply) => finish(reply, arg as never),
-        (error: unknown) => {
-          if (isWrongType(error)) return finish(TOMBSTONED, arg as never)
-          return fail(error)
-        },
-      ),
   }
 }

@@ -146,7 +146,7 @@ export function endpointCommands<C extends object>(
         prefix,
       ),
     ping: async () => {
-      await bounds.run(client, (c) => dialect.ping(c))
+      await bounds.probe(client, (c) => dialect.ping(c))
     },
   }
 }

@@ -1,11 +1,5 @@
 import {type TombstonePolicy, tombstonePolicy} from "../store/tombstone-policy.js"
-import {
-  type Bounds,
-  type BoundsFamily,
-  Deadlines,
-  type FailureObserver,
-  unbounded,
-} from "./deadline.js"
+import {type Bounds, type BoundsFamily, Deadlines, type FailureObserver} from "./deadline.js"
 import {GLIDE, glideClient, glideCluster, isGlide, isGlideCluster} from "./families/glide.js"
 import {
   IOREDIS,
@@ -24,8 +18,10 @@ import {
   nodeRedisIsReady,
 } from "./families/node-redis.js"
 import {nodeRedisError, nodeRedisWithSignal} from "./families/node-redis-signal.js"
+import {Gate} from "./gate.js"
 import {withOperations} from "./operations.js"
 import type {FamilyCommands, SessionClient} from "./types.js"
+import {unbounded} from "./unbounded.js"
 
 export type {ReadFinish, ScanBatch, SessionClient} from "./types.js"
 export {TOMBSTONED, type Tombstoned} from "./types.js"
@@ -50,6 +46,8 @@ const NODE_REDIS: BoundsFamily = {
   isReady: nodeRedisIsReady,
   withSignal: nodeRedisWithSignal,
   mapError: nodeRedisError,
+  // quit(), close(), destroy(), disconnect(); isOpen stays true while it reconnects.
+  isClosed: (client) => (client as {isOpen?: unknown}).isOpen === false,
 }
 
 export interface LayerOptions {
@@ -59,6 +57,8 @@ export interface LayerOptions {
   observe?: FailureObserver
   /** Tombstones on or off; default off (the store always passes its own). */
   tombstones?: TombstonePolicy
+  /** Shut while the store knows Redis cannot serve: commands then fail at once. */
+  gate?: Gate
 }
 
 const NO_TOMBSTONES = tombstonePolicy(0)
@@ -68,7 +68,7 @@ const NO_TOMBSTONES = tombstonePolicy(0)
  * says clearly what is accepted.
  */
 export function toSessionClient(client: unknown, options: LayerOptions = {}): SessionClient {
-  const {timeoutMs = 0, observe = () => {}, tombstones = NO_TOMBSTONES} = options
+  const {timeoutMs = 0, observe = () => {}, tombstones = NO_TOMBSTONES, gate = new Gate()} = options
   if (typeof client !== "object" || client === null) {
     throw new TypeError(`RedisStore needs ${SUPPORTED_CLIENTS}; got ${String(client)}`)
   }
@@ -76,8 +76,8 @@ export function toSessionClient(client: unknown, options: LayerOptions = {}): Se
   // connection when it has not made one yet.
   let primary: Deadlines | undefined
   const bounds = (family: BoundsFamily, isPrimary = false): Bounds => {
-    if (timeoutMs === 0) return unbounded(family, observe)
-    const deadlines = new Deadlines(timeoutMs, family, observe)
+    if (timeoutMs === 0) return unbounded(family, observe, gate)
+    const deadlines = new Deadlines(timeoutMs, family, observe, gate)
     if (isPrimary) primary = deadlines
     return deadlines
   }

@@ -74,6 +74,7 @@ export function withOperations(
     ping: commands.ping,
     release: commands.release,
     isReady: commands.isReady,
+    isClosed: commands.isClosed,
     watch: commands.watch,
   }
 }

@@ -15,6 +15,7 @@
 
 import type {OperationTrace} from "../diagnostics/trace.js"
 import {Availability} from "./availability.js"
+import type {Gate} from "./gate.js"
 import {
   type ReadFinish,
   type ScanBatch,
@@ -28,6 +29,8 @@ import type {LuaScript} from "./scripts.js"
 export interface RedundantServer {
   readonly name: string
   readonly redis: SessionClient
+  /** The gate of this server's commands: shut while it is down, so they fail at once. */
+  readonly gate: Gate
 }
 
 export type ServerEvent = "serverDown" | "serverUp" | "serverError"
@@ -83,6 +86,7 @@ export class RedundantClient implements SessionClient {
           },
           options.retryMs,
           options.firstConnectionMs,
+          server.gate,
         ),
     )
   }
@@ -312,6 +316,11 @@ export class RedundantClient implements SessionClient {
 
   isReady(): boolean {
     return this.#servers.some((server) => server.redis.isReady())
+  }
+
+  /** Closed when every server's client is: one closed among others up is that server down. */
+  isClosed(): boolean {
+    return this.#servers.every((server) => server.redis.isClosed())
   }
 
   release(): void {

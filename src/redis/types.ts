@@ -84,6 +84,8 @@ export interface FamilyCommands {
   release(): void
   /** False when the client itself knows it cannot send now (connecting, reconnecting, closed). */
   isReady(): boolean
+  /** True once the client was closed (by the app, mostly), as opposed to reconnecting. */
+  isClosed(): boolean
   /**
    * Calls `listener` when the client reports a change of connection; returns the undo. The
    * listener is held weakly: the caller keeps it alive as long as it wants the calls.
@@ -157,6 +159,7 @@ export interface SessionClient {
   ping(): Promise<void>
   release(): void
   isReady(): boolean
+  isClosed(): boolean
   watch(listener: () => void): () => void
 }
 

@@ -25,6 +25,7 @@ const SETTING_NAMES: Record<keyof RedisStoreSettings, true> = {
   onTooManySessions: true,
   concurrentWrites: true,
   resolveConflict: true,
+  whileUnavailable: true,
 }
 
 const STORE_NAMES: readonly string[] = [

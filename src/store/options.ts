@@ -161,6 +161,19 @@ export interface RedisStoreSettings {
    *   field === "cart" ? mergeCartLines(base, mine, theirs) : mine
    */
   resolveConflict?: ResolveConflict | undefined
+  /**
+   * What `get` does while Redis is known to be unavailable (between the store's
+   * `disconnect` and `connect`). "reject": it fails at once with a RedisUnavailableError
+   * (ENOTCONN). "no-session": it answers at once with a session that holds nothing but its
+   * cookie, so that a framework that takes a failed read as fatal (@fastify/session answers
+   * 500) serves the request as anonymous and keeps the browser's cookie, as express-session
+   * does by itself; saving that empty session back is skipped. Any other write fails at
+   * once either way: nothing pretends to be saved. The calls that find the outage first
+   * still take up to `timeout`.
+   * @default "reject"
+   * @example new RedisStore({client, whileUnavailable: "no-session"}) // with @fastify/session
+   */
+  whileUnavailable?: "reject" | "no-session" | undefined
 }
 
 /** The single-argument form: `new RedisStore({client, ...settings})`. */
@@ -340,6 +353,16 @@ export function validateMaxSessionsPerOwner(max: unknown, owner: unknown): numbe
     throw new TypeError("options.maxSessionsPerOwner needs the option owner (who owns a session)")
   }
   return max
+}
+
+export function validateWhileUnavailable(value: unknown): "reject" | "no-session" {
+  if (value === undefined) return "reject"
+  if (value !== "reject" && value !== "no-session") {
+    throw new TypeError(
+      `options.whileUnavailable must be "reject" or "no-session"; got ${describeValue(value)}`,
+    )
+  }
+  return value
 }
 
 export function validateOnTooManySessions(

@@ -8,6 +8,7 @@ import type {CorruptSessionError} from "../errors.js"
 import {OwnerIndex, type OwnerLimit, validateOwner} from "../owners/owner-index.js"
 import {Availability} from "../redis/availability.js"
 import {type Backend, prepareBackend} from "../redis/backend.js"
+import {Gate} from "../redis/gate.js"
 import type {ServerEvent, ServerReport} from "../redis/redundant.js"
 import {SessionCodec} from "./codec.js"
 import {Lifetime} from "./lifetime.js"
@@ -28,6 +29,7 @@ import {
   validateSeconds,
   validateSerializer,
   validateTimeout,
+  validateWhileUnavailable,
 } from "./options.js"
 import {SessionReads} from "./reads.js"
 import {InFlightReads, Renewal} from "./renewal.js"
@@ -51,6 +53,7 @@ export interface StoreSettings {
   readonly absoluteTimeout: number
   readonly maxSessionsPerOwner: number | undefined
   readonly onTooManySessions: OnTooManySessions
+  readonly whileUnavailable: "reject" | "no-session"
 }
 
 export type ConcurrentWrites = "merge" | "overwrite"
@@ -125,6 +128,7 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
           refusalMs: Math.max(settings.tombstoneSeconds, 60) * 1000,
         }
   const connectionEvents = validateFlag("connectionEvents", options.connectionEvents ?? true)
+  const whileUnavailable = validateWhileUnavailable(options.whileUnavailable)
   const buildBackend = prepareBackend(options)
 
   // Everything is valid: build.
@@ -132,7 +136,9 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
   // A first connection may take the time bound before it counts as an outage.
   const firstConnectionMs = timeout || retryMs
   let availability: Availability | undefined
+  const gate = new Gate()
   const backend = buildBackend({
+    gate,
     timeoutMs: timeout,
     retryMs,
     firstConnectionMs,
@@ -162,9 +168,9 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
       limit,
       lifetime,
     })
-  availability = connectionEvents
-    ? new Availability(redis, voice.connection, retryMs, firstConnectionMs)
-    : undefined
+  // Watched also without connection events: the gate makes calls fail fast either way.
+  const announce = connectionEvents ? voice.connection : () => {}
+  availability = new Availability(redis, announce, retryMs, firstConnectionMs, gate)
   const merging =
     settings.concurrentWrites === "merge"
       ? new MergingWriter({
@@ -175,7 +181,13 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
           merged: (sid, session, ttlMs) => owners?.track(sid, session, ttlMs),
         })
       : undefined
-  const checked = {...settings, absoluteTimeout, maxSessionsPerOwner, onTooManySessions}
+  const checked = {
+    ...settings,
+    absoluteTimeout,
+    maxSessionsPerOwner,
+    onTooManySessions,
+    whileUnavailable,
+  }
   // touchAfter learns the expiry with its own read instead (renewal.ts).
   const inFlight = settings.touchAfter > 0 ? undefined : new InFlightReads()
   const renewal =
@@ -188,8 +200,19 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
       : new Renewal()
   return {
     settings: checked,
-    reads: new SessionReads({...settings, redis, codec, merging, lifetime, renewal, inFlight}),
+    reads: new SessionReads({
+      ...settings,
+      redis,
+      codec,
+      merging,
+      lifetime,
+      renewal,
+      inFlight,
+      // "no-session": while the gate is shut, get answers null without a command.
+      unavailable: whileUnavailable === "no-session" ? gate : undefined,
+    }),
     writes: new SessionWrites(checked, {
+      unavailable: whileUnavailable === "no-session" ? gate : undefined,
       redis,
       codec,
       owners,

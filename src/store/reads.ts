@@ -5,6 +5,7 @@
 
 import type {SessionData} from "express-session"
 import {byteSize, type OperationTrace} from "../diagnostics/trace.js"
+import type {Gate} from "../redis/gate.js"
 import type {SessionClient, Tombstoned} from "../redis/index.js"
 import type {SessionCodec} from "./codec.js"
 import {sidError} from "./keys.js"
@@ -12,6 +13,7 @@ import type {Lifetime} from "./lifetime.js"
 import {noteRead} from "./loaded-notes.js"
 import type {MergingWriter} from "./merge.js"
 import type {InFlightReads, Renewal} from "./renewal.js"
+import {standInSession} from "./stand-in.js"
 import {markExpiry} from "./touch-after.js"
 
 /** What the read path works with, built once with the store. */
@@ -28,6 +30,8 @@ export interface ReadParts {
   readonly renewal: Renewal | undefined
   /** Reads kept for saves that come without createSession; undefined when not kept. */
   readonly inFlight: InFlightReads | undefined
+  /** whileUnavailable "no-session": while this is shut, a read is a stand-in (stand-in.ts). */
+  readonly unavailable: Gate | undefined
 }
 
 type Reply = string | null | Tombstoned
@@ -57,7 +61,11 @@ export class SessionReads {
     // The client layer's one promise is returned as it is (this is no async function
     // awaiting it): get runs on every request, and each promise costs.
     if (typeof sid !== "string" || sid.length === 0) return Promise.reject(sidError(sid))
-    const {prefix, touchAfter, redis, renewal} = this.#parts
+    const {prefix, touchAfter, redis, renewal, unavailable} = this.#parts
+    if (unavailable?.shut) {
+      if (trace !== undefined) trace.outcome = "unavailable"
+      return Promise.resolve(standInSession(renewal?.guessMs ?? 0, Date.now()))
+    }
     const key = prefix + sid
     if (touchAfter > 0) return this.#getWithExpiry(key, sid, trace)
     const ttlMs = renewal?.guessMs ?? 0

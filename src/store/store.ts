@@ -82,6 +82,8 @@ export class RedisStore extends Store {
   readonly maxSessionsPerOwner: number | undefined
   /** What a write over maxSessionsPerOwner does. */
   readonly onTooManySessions: OnTooManySessions
+  /** What `get` does while Redis is known to be unavailable. */
+  readonly whileUnavailable: "reject" | "no-session"
   readonly #redis: SessionClient
   readonly #availability: Availability | undefined
   /** clear, length, ids, all, sessionsOf, revokeOwner. */
@@ -132,6 +134,7 @@ export class RedisStore extends Store {
     this.absoluteTimeout = checked.absoluteTimeout
     this.maxSessionsPerOwner = checked.maxSessionsPerOwner
     this.onTooManySessions = checked.onTooManySessions
+    this.whileUnavailable = checked.whileUnavailable
     this.#merging = parts.merging
     this.#reads = parts.reads
     this.#writes = parts.writes

@@ -5,6 +5,7 @@
 import type {SessionData} from "express-session"
 import {byteSize, type OperationTrace} from "../diagnostics/trace.js"
 import type {OwnerIndex} from "../owners/owner-index.js"
+import type {Gate} from "../redis/gate.js"
 import type {SessionClient} from "../redis/index.js"
 import type {SessionCodec} from "./codec.js"
 import {assertSid, describeValue} from "./keys.js"
@@ -13,6 +14,7 @@ import {renewedUntilOf} from "./loaded-notes.js"
 import type {MergingWriter} from "./merge.js"
 import type {StoreSettings} from "./parts.js"
 import {type InFlightReads, type LoadedRead, Renewal} from "./renewal.js"
+import {holdsNothing} from "./stand-in.js"
 import {touchCanWait, unmarkExpiry} from "./touch-after.js"
 import {sessionTtlMs} from "./ttl.js"
 
@@ -29,6 +31,8 @@ export interface WriteParts {
   readonly renewal: Renewal | undefined
   /** Reads kept for saves that come without createSession; undefined when not kept. */
   readonly inFlight: InFlightReads | undefined
+  /** whileUnavailable "no-session": while shut, a save of an empty session is skipped. */
+  readonly unavailable: Gate | undefined
 }
 
 export class SessionWrites {
@@ -45,6 +49,8 @@ export class SessionWrites {
     try {
       assertSid(sid)
       assertSessionObject(session)
+      // The stand-in of an outage (stand-in.ts), saved back unchanged: nothing to save.
+      if (this.#parts.unavailable?.shut && holdsNothing(session)) return skipped(trace)
       const key = this.#settings.prefix + sid
       const now = Date.now()
       let ttlMs: number | undefined = sessionTtlMs(session, this.#settings.ttl, now)
@@ -200,6 +206,7 @@ export class SessionWrites {
       assertSid(sid)
       assertSessionObject(session)
       if (this.#settings.disableTouch || this.#settings.disableTTL) return skipped(trace)
+      if (this.#parts.unavailable?.shut && holdsNothing(session)) return skipped(trace)
       const now = Date.now()
       let ttlMs = sessionTtlMs(session, this.#settings.ttl, now)
       if (this.#parts.lifetime !== undefined)

@@ -41,14 +41,25 @@ export class RestartableServer {
     return sendCommand(this.port, args.map(String))
   }
 
-  /** Starts the process (again) on the same port and directory; resolves once it answers. */
-  async restart(): Promise<void> {
+  /**
+   * Starts the process (again) on the same port and directory; resolves once it answers.
+   * `loading`: it loads its data slowly (a pause per key) and answers meanwhile (LOADING),
+   * as a big instance does after a restart; resolves once it answers that.
+   */
+  async restart(options: {loading?: boolean} = {}): Promise<void> {
+    const slowly = options.loading
+      ? [
+          ...["--key-load-delay", "100", "--loading-process-events-interval-bytes", "1024"],
+          // DEBUG RELOAD: a reload in place, the client's connection kept.
+          ...["--enable-debug-command", "yes"],
+        ]
+      : []
     const child = spawn(
       "redis-server",
       [
         ...["--port", String(this.port), "--bind", HOST, "--dir", this.dir],
         ...["--save", "", "--appendonly", "yes", "--appendfsync", "always"],
-        ...["--protected-mode", "no"],
+        ...["--protected-mode", "no", ...slowly],
       ],
       {cwd: this.dir, stdio: "ignore"},
     )
@@ -56,8 +67,16 @@ export class RestartableServer {
     this.#exited = new Promise((resolve) => child.once("exit", resolve))
     await waitUntil(`redis-server on port ${this.port}`, async () => {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`)
-      return (await this.command("PING")) === "PONG"
+      const reply = await this.command("PING")
+      if (options.loading) return reply instanceof Error && reply.message.startsWith("LOADING")
+      return reply === "PONG"
     })
+  }
+
+  /** Whatever a test did to it (stalled, killed), it serves again: resumed, or restarted. */
+  async serveAgain(): Promise<void> {
+    this.resume()
+    if ((await this.command("PING").catch(() => null)) !== "PONG") await this.restart()
   }
 
   /** kill -9: the connections drop at once, nothing is flushed that was not already. */

@@ -111,6 +111,8 @@ export const GLIDE: BoundsFamily = {
   isReady: isOpen,
   withSignal: () => undefined,
   mapError: glideError,
+  // GLIDE reconnects by itself while open: not open means close() was called.
+  isClosed: (client) => !isOpen(client),
 }
 
 const PX = "PX" // TimeUnit.Milliseconds
@@ -147,6 +149,7 @@ export function glideClient(client: GlideCommands, bounds: Bounds): FamilyComman
     ...endpointCommands(client, bounds, ENDPOINT, ""),
     watch: heartbeat(client),
     isReady: () => isOpen(client),
+    isClosed: () => !isOpen(client),
     release: () => bounds.release(),
   }
 }
@@ -225,14 +228,15 @@ export function glideCluster(cluster: GlideCommands, bounds: Bounds): FamilyComm
     cluster: nodeCommands(cluster, bounds, KEYED),
     nodeOf: (source) => (isNodeAddress(source) ? commandsOn(source, onNode) : undefined),
     async masters() {
-      const nodes = await bounds.run(cluster, (c) =>
+      // Past the gate: the health probe reads the masters too.
+      const nodes = await bounds.probe(cluster, (c) =>
         c.customCommand(["CLUSTER", "NODES"], {route: "randomNode"}),
       )
       return mastersIn(String(nodes))
     },
     scan: async (node, cursor, match, count) =>
       scanReply(await onNode(node, scanArgs(cursor, match, count))),
-    ping: (node) => onNode(node, ["PING"]),
+    ping: (node) => bounds.probe(cluster, (c) => c.customCommand(["PING"], {route: node})),
     // GLIDE refreshes its slot map by itself (on MOVED, and periodically).
     recover: async () => {},
   }
@@ -242,6 +246,7 @@ export function glideCluster(cluster: GlideCommands, bounds: Bounds): FamilyComm
     // Every master must answer, as for the store's own probe.
     watch: heartbeat(cluster, {route: "allPrimaries"}),
     isReady: () => isOpen(cluster),
+    isClosed: () => !isOpen(cluster),
     release: () => bounds.release(),
   }
 }

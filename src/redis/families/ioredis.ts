@@ -141,6 +141,8 @@ export const IOREDIS: BoundsFamily = {
   isReady: canSend,
   withSignal: () => undefined,
   mapError: ioredisError,
+  // quit() or disconnect(), or a retryStrategy that gave up: "end" (reconnecting is not).
+  isClosed: (client) => statusOf(client) === "end",
 }
 
 /**
@@ -152,6 +154,8 @@ export const IOREDIS_CLUSTER_NODE: BoundsFamily = {
   isReady: (node) => !["reconnecting", "close", "end"].includes(String(statusOf(node))),
   withSignal: () => undefined,
   mapError: ioredisError,
+  // A node the cluster dropped is not the app's doing: it fails as not ready.
+  isClosed: () => false,
 }
 
 /** Connection changes a client or a cluster reports (never "error": that is the app's). */
@@ -217,7 +221,7 @@ export function ioredisCluster(
     masters: () => mastersOf(cluster, bounds),
     scan: (node, cursor, match, count) =>
       nodeBounds.run(node, (n) => IOREDIS_COMMANDS.scan(n, cursor, match, count)),
-    ping: (node) => nodeBounds.run(node, (n) => n.ping()),
+    ping: (node) => nodeBounds.probe(node, (n) => n.ping()),
     // Reading the slot map again finds a replica that took a dead master's slots.
     recover: async () => cluster.refreshSlotsCache(),
   }
@@ -236,7 +240,7 @@ export function ioredisCluster(
 async function mastersOf(cluster: IoredisCluster, bounds: Bounds): Promise<IoredisClient[]> {
   // A lazyConnect cluster learns its masters when it connects, which a keyed command
   // would start; SCAN and PING go to the masters, so they start it themselves.
-  if (cluster.status === "wait") await bounds.run(cluster, (c) => c.connect())
+  if (cluster.status === "wait") await bounds.probe(cluster, (c) => c.connect())
   const connections = new Map(cluster.nodes("master").map((node) => [nodeKey(node), node]))
   const owners = new Map<string, IoredisClient>()
   for (let slot = 0; slot < HASH_SLOTS; slot++) {

@@ -162,7 +162,7 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Fam
     },
     scan: (node, cursor, match, count) =>
       bounds.run(node, (n) => NODE_REDIS.scan(n, cursor, match, count)),
-    ping: (node) => bounds.run(node, (n) => n.ping()),
+    ping: (node) => bounds.probe(node, (n) => n.ping()),
     async recover(nodes, answered) {
       // nodes[i] is the client of cluster.masters[i] (masters() keeps the order).
       const live = nodes.find((_, i) => answered[i])

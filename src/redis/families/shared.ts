@@ -69,9 +69,10 @@ export function connection<C extends object>(
   bounds: Bounds,
   isReady: (client: C) => boolean,
   events: readonly string[],
-): Pick<FamilyCommands, "isReady" | "release" | "watch"> {
+): Pick<FamilyCommands, "isReady" | "isClosed" | "release" | "watch"> {
   return {
     isReady: () => isReady(client),
+    isClosed: () => !isReady(client) && bounds.isClosed(client),
     release: () => bounds.release(),
     watch: (listener) => watchEvents(client, events, listener),
   }
