@@ -12,6 +12,7 @@ import {
   joinCluster,
   type RedisServer,
   type Reply,
+  SERVER_PROGRAM,
   sendCommand,
   startRedisServer,
   waitUntil,
@@ -55,7 +56,7 @@ export class RestartableServer {
         ]
       : []
     const child = spawn(
-      "redis-server",
+      SERVER_PROGRAM,
       [
         ...["--port", String(this.port), "--bind", HOST, "--dir", this.dir],
         ...["--save", "", "--appendonly", "yes", "--appendfsync", "always"],

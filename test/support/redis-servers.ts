@@ -10,6 +10,11 @@ import {join} from "node:path"
 import {setTimeout as delay} from "node:timers/promises"
 
 export const HOST = "127.0.0.1"
+/**
+ * The server program: redis-server, or another that takes its flags (`REDIS_SERVER=
+ * valkey-server`, as the CI matrix runs some suites).
+ */
+export const SERVER_PROGRAM = process.env.REDIS_SERVER || "redis-server"
 const READY_TIMEOUT_MS = 20_000
 const POLL_INTERVAL_MS = 10
 /** How long a CLUSTER MEET may take before the node is introduced again. */
@@ -79,7 +84,7 @@ export async function startRedisServer(options: StartOptions = {}): Promise<Redi
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort()
     const args = await serverArgs(port, dir, options)
-    const child = spawn("redis-server", args, {cwd: dir, stdio: ["ignore", "pipe", "pipe"]})
+    const child = spawn(SERVER_PROGRAM, args, {cwd: dir, stdio: ["ignore", "pipe", "pipe"]})
     running.add(child)
     let output = ""
     child.stdout?.on("data", (chunk: Buffer) => {
@@ -92,7 +97,9 @@ export async function startRedisServer(options: StartOptions = {}): Promise<Redi
     const spawnFailed = new Promise<never>((_, reject) =>
       child.once("error", (error) =>
         reject(
-          new Error(`Cannot start redis-server (is it installed and on PATH?): ${error.message}`),
+          new Error(
+            `Cannot start ${SERVER_PROGRAM} (is it installed and on PATH?): ${error.message}`,
+          ),
         ),
       ),
     )
