@@ -45,6 +45,9 @@ function blocksOf(page: string): Block[] {
 
 const BLOCKS = PAGES.flatMap(blocksOf)
 
+/** The file a block is written to: its page and line, as a name. */
+const fileOf = (block: Block) => `${block.where.replace(/[/.:]/g, "_")}.ts`
+
 /** What fragments assume: the quick start's names, and the session fields the docs use. */
 const FRAGMENT_CONTEXT = `import type {Express} from "express"
 import type {createClient} from "redis"
@@ -110,7 +113,6 @@ describe("docs: every TypeScript block compiles under --strict", () => {
   let dir: string
   let wholeErrors: Map<string, string[]>
   let fragmentErrors: Map<string, string[]>
-  const fileOf = (block: Block) => `${block.where.replace(/[/.:]/g, "_")}.ts`
 
   beforeAll(() => {
     dir = scratchProject()
@@ -176,7 +178,7 @@ describe("docs: the whole apps run as shown", () => {
 
   /** Starts a block as a reader would (tsx), resolving once it says it listens, or exits. */
   function start(block: Block, env: NodeJS.ProcessEnv) {
-    const file = join(dir, `${block.where.replace(/[/.:]/g, "_")}.ts`)
+    const file = join(dir, fileOf(block))
     writeFileSync(file, block.code)
     const child = spawn(process.execPath, ["--import", "tsx", file], {
       cwd: dir,

@@ -65,7 +65,7 @@ export interface StoreParts {
   readonly codec: SessionCodec
   readonly bulk: BulkSessions
   readonly owners: OwnerIndex | undefined
-  readonly availability: Availability | undefined
+  readonly availability: Availability
   /** Saves for concurrentWrites "merge"; undefined for "overwrite". */
   readonly merging: MergingWriter | undefined
   /** Creation times, kept with `owner` or `absoluteTimeout`; undefined otherwise. */
@@ -171,6 +171,9 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
   // Watched also without connection events: the gate makes calls fail fast either way.
   const announce = connectionEvents ? voice.connection : () => {}
   availability = new Availability(redis, announce, retryMs, firstConnectionMs, gate)
+  // whileUnavailable "no-session": while the gate is shut, reads answer a stand-in and its
+  // save back is skipped (stand-in.ts).
+  const standIns = whileUnavailable === "no-session" ? gate : undefined
   const merging =
     settings.concurrentWrites === "merge"
       ? new MergingWriter({
@@ -208,11 +211,10 @@ export function assembleStore(options: RedisStoreOptions, voice: StoreVoice): St
       lifetime,
       renewal,
       inFlight,
-      // "no-session": while the gate is shut, get answers null without a command.
-      unavailable: whileUnavailable === "no-session" ? gate : undefined,
+      unavailable: standIns,
     }),
     writes: new SessionWrites(checked, {
-      unavailable: whileUnavailable === "no-session" ? gate : undefined,
+      unavailable: standIns,
       redis,
       codec,
       owners,

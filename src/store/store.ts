@@ -85,7 +85,7 @@ export class RedisStore extends Store {
   /** What `get` does while Redis is known to be unavailable. */
   readonly whileUnavailable: "reject" | "no-session"
   readonly #redis: SessionClient
-  readonly #availability: Availability | undefined
+  readonly #availability: Availability
   /** clear, length, ids, all, sessionsOf, revokeOwner. */
   readonly #admin: AdminCalls
   /** The per-owner index, with option `owner`. */
@@ -155,7 +155,7 @@ export class RedisStore extends Store {
    */
   close(callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
-      this.#availability?.stop()
+      this.#availability.stop()
       this.#redis.release()
       await this.#backend.close()
     }) as Promise<void>
