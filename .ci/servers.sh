@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The servers the tests start: redis-server and redis-cli (Debian's redis-server,
-# redis-tools). Installs only what is missing; needs apt-get (and sudo unless root).
-# (Valkey, when it joins the matrix: valkey-server and valkey-tools from bookworm-backports.)
+# redis-tools), and a real Valkey (valkey-server, valkey-tools from bookworm-backports: the
+# stable suite has none). Installs only what is missing; needs apt-get (and sudo unless root).
 set -euo pipefail
 
 SUDO=""
@@ -15,4 +15,14 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
   apt_install redis-server redis-tools
 fi
 
+if ! command -v valkey-server >/dev/null; then
+  if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "deb http://deb.debian.org/debian bookworm-backports main" |
+      $SUDO tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+  fi
+  $SUDO apt-get update -qq
+  apt_install -t bookworm-backports valkey-server valkey-tools
+fi
+
 redis-server --version
+valkey-server --version

@@ -8,7 +8,7 @@
 // - the CPU time of the redis-server process (INFO cpu): everything it did for the requests,
 //   reading, parsing and answering included.
 
-import {connect} from "node:net"
+import {CommandMonitor} from "../test/support/command-monitor.js"
 import type {RedisServer} from "../test/support/redis-servers.js"
 
 /** How often each command came from a client and from inside a script, over a while. */
@@ -22,34 +22,14 @@ export async function monitored(
   server: RedisServer,
   work: () => Promise<unknown>,
 ): Promise<CommandSources> {
-  const socket = connect(server.port, server.host)
-  const sources: CommandSources = {client: new Map(), script: new Map()}
-  let buffered = ""
-  let started: () => void = () => {}
-  const ready = new Promise<void>((resolve) => {
-    started = resolve
-  })
-  socket.on("data", (chunk) => {
-    buffered += chunk.toString("latin1")
-    const lines = buffered.split("\r\n")
-    buffered = lines.pop() ?? ""
-    for (const line of lines) {
-      if (line === "+OK") started()
-      const match = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line)
-      if (match === null) continue
-      const name = (match[2] as string).toLowerCase()
-      if (name === "monitor") continue
-      const into = match[1] === "lua" ? sources.script : sources.client
-      into.set(name, (into.get(name) ?? 0) + 1)
-    }
-  })
-  socket.write("MONITOR\r\n")
-  await ready
+  const monitor = await CommandMonitor.start(server)
   await work()
-  // A last command, so that everything the work sent has been echoed before we stop.
-  await server.command("ECHO", "done")
-  await new Promise((resolve) => setTimeout(resolve, 50))
-  socket.destroy()
+  const sources: CommandSources = {client: new Map(), script: new Map()}
+  for (const {args, from} of await monitor.stop()) {
+    const name = String(args[0]).toLowerCase()
+    const into = from === "lua" ? sources.script : sources.client
+    into.set(name, (into.get(name) ?? 0) + 1)
+  }
   return sources
 }
 

@@ -1,9 +1,12 @@
 // Reads and writes Redis directly over RESP, never through the code under test, so a test
 // can check what really is in Redis. On a cluster it asks the master that owns the key.
 
+import {CommandMonitor, type SeenCommand} from "./command-monitor.js"
 import type {RedisServer, Reply} from "./redis-servers.js"
 
 export class RawRedis {
+  #monitors: CommandMonitor[] = []
+
   constructor(readonly masters: readonly RedisServer[]) {}
 
   /** Runs a single-key command on the master that owns `key`. */
@@ -87,39 +90,49 @@ export class RawRedis {
     await Promise.all(this.masters.map((master) => master.command("CONFIG", "RESETSTAT")))
   }
 
-  /** Records every command from now on in the slow log, so a test can read their arguments. */
+  /** Records every command clients send to any master from now on (MONITOR on each). */
   async recordCommands(): Promise<void> {
-    await Promise.all(
-      this.masters.map(async (master) => {
-        await master.command("CONFIG", "SET", "slowlog-max-len", 100_000)
-        await master.command("CONFIG", "SET", "slowlog-log-slower-than", 0)
-        await master.command("SLOWLOG", "RESET")
-      }),
-    )
+    await this.#stopMonitors()
+    this.#monitors = await Promise.all(this.masters.map((master) => CommandMonitor.start(master)))
   }
 
   /**
-   * The commands clients sent since recordCommands(), as argument lists, on every master,
-   * oldest first. Commands a Lua script ran are left out: the slow log lists them too, with
-   * the client address "?:0"; so are a sentinel's and a replica's own.
+   * The commands clients sent since recordCommands(), as argument lists, master after
+   * master, oldest first. Commands a Lua script ran are left out (one script call is one
+   * round trip), and so are a sentinel's and a replica's own.
    */
   async recordedCommands(): Promise<string[][]> {
+    const perMaster = await this.#stopMonitors()
     const commands: string[][] = []
-    for (const master of this.masters) {
-      const log = await master.command("SLOWLOG", "GET", -1)
-      for (const entry of Array.isArray(log) ? [...log].reverse() : []) {
-        const args = Array.isArray(entry) ? entry[3] : undefined
-        const fromScript = Array.isArray(entry) && entry[4] === "?:0"
-        // A sentinel's own connections (named sentinel-...) and a replica's REPLCONF are the
+    for (const [i, seen] of perMaster.entries()) {
+      const master = this.masters[i] as RedisServer
+      const sentinels = await sentinelAddresses(master)
+      for (const {args, from} of seen) {
+        // A sentinel's connections (named sentinel-...) and a replica's REPLCONF are the
         // servers' housekeeping, not a client's command.
-        const fromSentinel = Array.isArray(entry) && String(entry[5] ?? "").startsWith("sentinel-")
-        const fromReplica = Array.isArray(args) && String(args[0]).toUpperCase() === "REPLCONF"
-        if (Array.isArray(args) && !fromScript && !fromSentinel && !fromReplica) {
-          commands.push(args.map(String))
-        }
+        if (sentinels.has(from) || args[0]?.toUpperCase() === "REPLCONF") continue
+        // A script's own commands: one script call is one round trip.
+        if (from === "lua") continue
+        commands.push(args)
       }
-      await master.command("CONFIG", "SET", "slowlog-log-slower-than", 10_000)
     }
     return commands
   }
+
+  async #stopMonitors(): Promise<SeenCommand[][]> {
+    const monitors = this.#monitors
+    this.#monitors = []
+    return Promise.all(monitors.map((monitor) => monitor.stop()))
+  }
+}
+
+/** The addresses of a server's connections that a sentinel opened. */
+async function sentinelAddresses(server: RedisServer): Promise<Set<string>> {
+  const list = String(await server.command("CLIENT", "LIST"))
+  const addresses = new Set<string>()
+  for (const line of list.split("\n")) {
+    const address = /(?:^| )addr=(\S+)/.exec(line)?.[1]
+    if (address && /(?:^| )name=sentinel-/.test(line)) addresses.add(address)
+  }
+  return addresses
 }
