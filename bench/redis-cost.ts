@@ -4,6 +4,7 @@
 // a shared machine. For our scripts, the EVALSHA line includes the commands it runs.
 
 import {RedisStore as ConnectRedisStore} from "connect-redis"
+import {RedisStore as ConnectRedis11Store} from "connect-redis11"
 import type {SessionData} from "express-session"
 import * as redis6 from "redis"
 import {RedisStore} from "../src/index.js"
@@ -51,6 +52,11 @@ export async function measureRedisCost(
     {
       name: "connect-redis 10",
       store: new ConnectRedisStore({client, prefix: "cost:connect-redis:"}),
+      command: {set: "set", get: "get", touch: "expire", destroy: "del"},
+    },
+    {
+      name: "connect-redis 11",
+      store: new ConnectRedis11Store({client, prefix: "cost:connect-redis-11:"}),
       command: {set: "set", get: "get", touch: "expire", destroy: "del"},
     },
   ]
