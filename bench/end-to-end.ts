@@ -205,7 +205,7 @@ export async function endToEnd() {
         sequential(app.port, app.cookies, route, MONITORED),
       )
       sources.set(`${route.name}/${store.name}`, seen)
-      entry(route, store.name).commands = (total(seen.client) - 1) / MONITORED
+      entry(route, store.name).commands = total(seen.client) / MONITORED
     }
   }
   for (let round = 0; round < CONFIG.e2eRounds; round++) {
