@@ -8,7 +8,7 @@ import {RedisStore as ConnectRedis10} from "connect-redis"
 import {RedisStore as ConnectRedis11} from "connect-redis11"
 import type {SessionData, Store} from "express-session"
 import {afterAll, beforeAll, describe, expect, it} from "vitest"
-import {RedisStore} from "../src/index.js"
+import {RedisStore, type RedisStoreOptions} from "../src/index.js"
 import {
   CLIENT_KINDS,
   type ClientKind,
@@ -43,7 +43,10 @@ const theirGet = (store: Store, sid: string) =>
 const theirSet = (store: Store, sid: string, session: SessionData) =>
   call<void>((done) => store.set(sid, session, done))
 const theirTouch = (store: Store, sid: string, session: SessionData) =>
-  call<void>((done) => store.touch?.(sid, session, () => done(null)))
+  call<void>((done) => {
+    if (store.touch === undefined) done(new Error("this store has no touch"))
+    else store.touch(sid, session, (error?: unknown) => done(error))
+  })
 const theirDestroy = (store: Store, sid: string) => call<void>((done) => store.destroy(sid, done))
 
 let server: RedisServer
@@ -78,7 +81,7 @@ function sideBySide(Theirs: TheirStore, kind: ClientKind): void {
   afterAll(async () => {
     await connection?.close()
   })
-  const pair = (settings: {tombstoneSeconds?: number} = {}) => {
+  const pair = (settings: RedisStoreOptions = {}) => {
     const prefix = uniquePrefix("cr")
     return {
       prefix,
@@ -104,9 +107,7 @@ function sideBySide(Theirs: TheirStore, kind: ClientKind): void {
   })
 
   it("connect-redis reads, renews and rewrites what the store wrote (creation time and all)", async () => {
-    const {prefix} = pair()
-    const ours = new RedisStore(connection.client, {prefix, absoluteTimeout: 3600})
-    const theirs = new Theirs({client: connection.client, prefix})
+    const {prefix, ours, theirs} = pair({absoluteTimeout: 3600})
     await ours.set("b", makeSession(600_000, {cart: [4]}))
     const ourView = await ours.get("b")
     const theirView = await theirGet(theirs, "b")

@@ -62,10 +62,10 @@ export class CommandMonitor {
    */
   async stop(): Promise<SeenCommand[]> {
     const marker = `command-monitor-${process.pid}-${Math.random().toString(36).slice(2)}`
+    // Set before the marker is sent, so only lines that arrive from now on can hold it.
     const seen = new Promise<void>((resolve) => {
       this.#waiting = {marker, resolve}
     })
-    this.#check()
     await this.server.command("ECHO", marker)
     await seen
     this.socket.destroy()
@@ -82,13 +82,12 @@ export class CommandMonitor {
   #take(text: string): void {
     const lines = (this.#partial + text).split("\r\n")
     this.#partial = lines.pop() ?? ""
-    for (const line of lines) if (line.startsWith("+")) this.#lines.push(line.slice(1))
-    this.#check()
-  }
-
-  #check(): void {
     const waiting = this.#waiting
-    if (waiting && this.#lines.some((line) => line.includes(waiting.marker))) waiting.resolve()
+    for (const line of lines) {
+      if (!line.startsWith("+")) continue
+      this.#lines.push(line.slice(1))
+      if (waiting !== undefined && line.includes(waiting.marker)) waiting.resolve()
+    }
   }
 }
 
