@@ -9,7 +9,7 @@
 // per request. Needs the built package (npm run build).
 
 import type {ChildProcess} from "node:child_process"
-import {mkdtemp, readFile, rm} from "node:fs/promises"
+import {copyFile, mkdtemp, readFile, rm} from "node:fs/promises"
 import {tmpdir} from "node:os"
 import {join} from "node:path"
 import {startRedisServer} from "../test/support/redis-servers.js"
@@ -73,6 +73,10 @@ async function profileOne(store: string, route: "read" | "write", seconds: numbe
   await ask(app, {profile: file}, "profiled")
   await stopApp(app)
   const profile = JSON.parse(await readFile(file, "utf8")) as Profile
+  // PROFILE_DIR=<folder> keeps each app's profile there (<store>-<route>.cpuprofile), to open
+  // in Chrome's DevTools or to sum by function.
+  const keep = process.env.PROFILE_DIR
+  if (keep) await copyFile(file, join(keep, `${store}-${route}.cpuprofile`))
   await rm(dir, {recursive: true})
   const byId = new Map(profile.nodes.map((node) => [node.id, node]))
   const counts = new Map<string, number>()

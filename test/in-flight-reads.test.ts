@@ -1,41 +1,65 @@
 // The reads the store keeps for saves that come without createSession (@fastify/session):
-// bounded in count and age, and none kept once createSession shows express-session is there.
+// bounded in count and age, kept only once a save came with a session no read noted, and
+// none kept once createSession shows express-session is there.
 // A plain data structure: no Redis needed.
 
 import {describe, expect, it} from "vitest"
+import {noteRead} from "../src/store/loaded-notes.js"
 import {InFlightReads, Renewal} from "../src/store/renewal.js"
 
 const read = (at: number) => ({raw: "{}", cookie: {}, renewedUntil: Number.NaN, at})
 
+/** Reads kept, as after a save of a session no read noted (a framework's own Session). */
+function keeping(): InFlightReads {
+  const reads = new InFlightReads()
+  reads.take("new", Date.now(), {})
+  return reads
+}
+
 describe("InFlightReads", () => {
   it("keeps at most about 1,000 reads however many requests never save", () => {
-    const reads = new InFlightReads()
+    const reads = keeping()
     const now = Date.now()
     for (let i = 0; i < 50_000; i++) reads.remember(`s${i}`, read(now))
     expect(reads.size).toBeLessThanOrEqual(1000)
     // The newest are still there, the oldest gone.
-    expect(reads.take("s49999", now)).toBeDefined()
-    expect(reads.take("s0", now)).toBeUndefined()
+    expect(reads.take("s49999", now, {})).toBeDefined()
+    expect(reads.take("s0", now, {})).toBeUndefined()
   })
 
   it("gives a read once, and not after a minute", () => {
-    const reads = new InFlightReads()
+    const reads = keeping()
     const now = Date.now()
     reads.remember("a", read(now))
     reads.remember("old", read(now - 61_000))
-    expect(reads.take("a", now)).toBeDefined()
-    expect(reads.take("a", now)).toBeUndefined()
-    expect(reads.take("old", now)).toBeUndefined()
+    expect(reads.take("a", now, {})).toBeDefined()
+    expect(reads.take("a", now, {})).toBeUndefined()
+    expect(reads.take("old", now, {})).toBeUndefined()
     expect(reads.size).toBe(0)
   })
 
-  it("keeps nothing once createSession said the store serves express-session", () => {
+  it("keeps nothing until a save comes with a session no read noted", () => {
     const reads = new InFlightReads()
+    expect(reads.wanted).toBe(false)
+    // A script saving what get returned (noted): keeping reads would serve nothing.
+    const noted = noteRead({cookie: {}}, "p:a", "{}", Number.NaN)
+    expect(reads.take("a", Date.now(), noted)).toBeUndefined()
+    expect(reads.wanted).toBe(false)
+    // A framework's own Session object, or a new session: from now on reads are kept.
+    expect(reads.take("b", Date.now(), {cookie: {}})).toBeUndefined()
+    expect(reads.wanted).toBe(true)
+  })
+
+  it("keeps nothing once createSession said the store serves express-session", () => {
+    const reads = keeping()
     reads.remember("a", read(Date.now()))
     reads.notWanted()
     expect(reads.wanted).toBe(false)
     expect(reads.size).toBe(0)
-    expect(reads.take("a", Date.now())).toBeUndefined()
+    expect(reads.take("a", Date.now(), {})).toBeUndefined()
+    // A new session's save afterwards does not start the keeping again.
+    expect(reads.take("b", Date.now(), {})).toBeUndefined()
+    expect(reads.wanted).toBe(false)
   })
 })
 

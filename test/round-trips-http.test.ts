@@ -94,5 +94,31 @@ describe.each(CLIENT_KINDS.filter((kind) => KINDS.includes(kind.name)))(
         await app.close()
       }
     })
+
+    it("@fastify/session after a restart: the first request saves whole, the next send no data", async () => {
+      const prefix = uniquePrefix("rt-restart")
+      const before = await startFastifyApp(new RedisStore(connection.client, {prefix}))
+      const first = new Browser(before.base, "fastify")
+      try {
+        await first.request("POST", "/login")
+      } finally {
+        await before.app.close()
+      }
+      // A new process: its store has seen no save yet, so it keeps no read until one comes
+      // with a session no read of its noted (@fastify/session's own Session object).
+      const {app, base} = await startFastifyApp(new RedisStore(connection.client, {prefix}))
+      try {
+        const browser = Object.assign(new Browser(base, "fastify"), {cookie: first.cookie})
+        const key = prefix + browser.sid
+        const firstRequest = await raw.commandsFor(prefix, () => browser.request("GET", "/me"))
+        expect(firstRequest).toEqual(["GET", "SET"])
+        const sent = await raw.commandsFor(prefix, () => browser.request("GET", "/me"))
+        expect(sent).toEqual(["GETEX"])
+        expect(await raw.pttl(key)).toBeGreaterThan(MAX_AGE_MS - 1_500)
+        expect((await browser.request("GET", "/me")).body.user).toEqual({id: 1, name: "Ada"})
+      } finally {
+        await app.close()
+      }
+    })
   },
 )

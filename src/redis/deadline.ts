@@ -29,6 +29,11 @@ type Reject = (error: unknown) => void
 /** A command on `client`; `arg` saves a closure per call on the hottest paths (`get`). */
 type Command<C, T, A = undefined> = (client: C, arg: A) => Promise<T>
 /**
+ * For a command that failed: the command to send in its place (EVAL after EVALSHA met
+ * NOSCRIPT), or undefined when the error stands.
+ */
+export type Retry<C, T> = (error: unknown) => Command<C, T> | undefined
+/**
  * Turns a reply into what the caller wants, in the same step (no promise of its own); it is
  * given the command's `arg` too, so that it need not be a closure made per call.
  */
@@ -54,6 +59,16 @@ export const NOTE_RETIME: Finish<unknown, undefined, OperationTrace> = (reply, t
 /** Runs commands on a client of some family with the time bound, or without one. */
 export interface Bounds {
   run<C extends object, T>(client: C, command: Command<C, T>): Promise<T>
+  /**
+   * As `run`; when the command fails with an error `retry` has another command for, that one
+   * is sent in its place, within the same bound. Nothing more than `run` costs when the first
+   * command succeeds (no promise of its own for the error's path).
+   */
+  runWithRetry<C extends object, T>(
+    client: C,
+    command: Command<C, T>,
+    retry: Retry<C, T>,
+  ): Promise<T>
   /** As `run`, also while the gate is shut: the health probe's PING. */
   probe<C extends object, T>(client: C, command: Command<C, T>): Promise<T>
   /** The family's word: `client` was closed, not reconnecting. */
@@ -201,6 +216,15 @@ export class Deadlines implements Bounds {
     return this.runGuarded(client, command, undefined)
   }
 
+  runWithRetry<C extends object, T>(
+    client: C,
+    command: Command<C, T>,
+    retry: Retry<C, T>,
+  ): Promise<T> {
+    if (this.#gate.shut) return Promise.reject(this.#gate.refusal())
+    return this.#dispatch(client, command, undefined, undefined, retry)
+  }
+
   probe<C extends object, T>(client: C, command: Command<C, T>): Promise<T> {
     return this.#dispatch(client, command, undefined, undefined)
   }
@@ -226,16 +250,20 @@ export class Deadlines implements Bounds {
     command: Command<C, T, A>,
     finish: Finish<T, R, A> | undefined,
     arg: A | undefined,
+    retry?: Retry<C, T>,
   ): Promise<R> {
     let slice = this.#current
     if (slice === undefined || !slice.open) {
       slice = new Slice(this.#timeoutMs, this.#sliceMs, this.#observe)
       this.#current = slice
     }
-    if (this.#isReady(client)) return this.#send(slice, command(client, arg as A), finish, arg)
+    if (this.#isReady(client)) {
+      return this.#send(slice, command(client, arg as A), finish, arg, client, retry)
+    }
     const first = this.#firstConnection
     if (first?.waiting) {
-      return this.#afterFirstConnection(first, slice, () => command(client, arg as A), finish, arg)
+      const send = () => command(client, arg as A)
+      return this.#afterFirstConnection(first, slice, send, finish, arg, client, retry)
     }
     if (this.#family.isClosed(client)) {
       return Promise.reject(new RedisUnavailableError("ENOTCONN", CLOSED_MESSAGE))
@@ -249,18 +277,20 @@ export class Deadlines implements Bounds {
       this.#observe(error)
       return Promise.reject(error)
     }
-    return this.#send(slice, command(target, arg as A), finish, arg)
+    return this.#send(slice, command(target, arg as A), finish, arg, client, retry)
   }
 
   /**
    * The caller's promise for a command just sent, settled by its outcome unless the bound
    * comes first. The hot path: one promise, three closures sharing one context, no clock.
    */
-  #send<T, R, A>(
+  #send<C extends object, T, R, A>(
     slice: Slice,
     sent: Promise<T>,
     finish: Finish<T, R, A> | undefined,
     arg: A | undefined,
+    client: C,
+    retry: Retry<C, T> | undefined,
   ): Promise<R> {
     slice.pending++
     return new Promise<R>((resolve, reject) => {
@@ -271,7 +301,18 @@ export class Deadlines implements Bounds {
           if (finish === undefined) resolve(value as unknown as R)
           else settleWith(finish, value, arg as A, resolve, reject)
         },
-        (error: unknown) => this.#failed(slice, error, resolve, reject, finish, arg as A),
+        (error: unknown) => {
+          // The retry reads the error in the family's words (GLIDE's NOSCRIPT is its own).
+          const instead = retry?.(this.#family.mapError(error))
+          if (instead === undefined) {
+            this.#failed(slice, error, resolve, reject, finish, arg as A)
+          } else if (!slice.expired) {
+            // Sent in its place, under a bound of its own; this call's slot is done.
+            slice.settle()
+            // (A retry's command takes no argument: the one given is ignored.)
+            this.#dispatch(client, instead as Command<C, T, A>, finish, arg).then(resolve, reject)
+          }
+        },
       )
     })
   }
@@ -300,12 +341,14 @@ export class Deadlines implements Bounds {
    * A command for a client still making its first connection: kept here until the client is
    * ready, then sent. At the bound it is rejected (ENOTCONN) and never sent.
    */
-  #afterFirstConnection<T, R, A>(
+  #afterFirstConnection<C extends object, T, R, A>(
     first: FirstConnection,
     slice: Slice,
     send: () => Promise<T>,
     finish: Finish<T, R, A> | undefined,
     arg: A | undefined,
+    client: C,
+    retry: Retry<C, T> | undefined,
   ): Promise<R> {
     // Counted as pending while it waits, so that the slice's bound fires for it.
     slice.pending++
@@ -313,7 +356,7 @@ export class Deadlines implements Bounds {
       const waiter: Waiter = {
         go: () => {
           slice.settle()
-          this.#send(slice, send(), finish, arg).then(resolve, reject)
+          this.#send(slice, send(), finish, arg, client, retry).then(resolve, reject)
         },
         fail: (error) => {
           if (!first.cancel(waiter)) return

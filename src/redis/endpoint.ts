@@ -4,10 +4,11 @@
 // says only how each command is spelled on its client (CommandDialect).
 
 import type {OperationTrace} from "../diagnostics/trace.js"
+import {isNoScript} from "../errors.js"
 import type {NodeCommands, ScanReply} from "./cluster.js"
 import {type Bounds, DISCARD, type Finish, NOTE_REFUSAL, NOTE_RETIME} from "./deadline.js"
 import {scanEndpoint, toValues} from "./families/shared.js"
-import {type LuaScript, runScript} from "./scripts.js"
+import type {LuaScript} from "./scripts.js"
 import type {FamilyCommands, ReadFinish} from "./types.js"
 
 /** How a family spells the keyed commands on client `C` (keys as the store names them). */
@@ -91,7 +92,7 @@ export function keyedCommands<C extends object>(
   }
 }
 
-/** EVALSHA, and EVAL once on NOSCRIPT. */
+/** EVALSHA, and EVAL once on NOSCRIPT (a touch and a merged save run scripts: no extra step). */
 export function evalOn<C extends object>(
   client: C,
   bounds: Bounds,
@@ -100,10 +101,11 @@ export function evalOn<C extends object>(
   keys: readonly string[],
   args: readonly string[],
 ): Promise<unknown> {
-  return runScript(
-    script,
-    (sha) => bounds.run(client, (c) => dialect.evalSha(c, sha, keys, args)),
-    (source) => bounds.run(client, (c) => dialect.eval(c, source, keys, args)),
+  return bounds.runWithRetry(
+    client,
+    (c) => dialect.evalSha(c, script.sha, keys, args),
+    (error) =>
+      isNoScript(error) ? (c: C) => dialect.eval(c, script.source, keys, args) : undefined,
   )
 }
 

@@ -31,30 +31,34 @@ export function withOperations(
     readMany: commands.mget,
     // With tombstones, SET ... GET: a destroyed session stays dead (a refusal, not an error).
     write: (key, value, ttlMs, trace) => commands.set(key, value, ttlMs, on, trace),
-    async writeIfUnchanged(key, expected, value, ttlMs, trace) {
+    // Not async functions: a merged save and a touch run these on every request, and an
+    // async function's promise and await cost more than one `then`.
+    writeIfUnchanged(key, expected, value, ttlMs, trace) {
       const ttl = ttlMs === undefined ? "" : `${ttlMs}`
       const args = [expected, value, ttl, on ? "1" : "0"]
-      const reply = await commands.runScript(WRITE_IF_UNCHANGED, [key], args)
-      // 0: a tombstone refused it.
-      if (reply === 0 && trace !== undefined) trace.outcome = "logged-out"
-      return typeof reply === "string" ? reply : null
+      const written = commands.runScript(WRITE_IF_UNCHANGED, [key], args)
+      if (trace === undefined) return written.then(heldValue)
+      return written.then((reply) => {
+        // 0: a tombstone refused it.
+        if (reply === 0) trace.outcome = "logged-out"
+        return heldValue(reply)
+      })
     },
     // With tombstones, a script that re-times strings only (GETEX would send the session
     // back) and GETDEL: they leave a tombstone as it is, quietly.
     retime: on
-      ? async (key, ttlMs, trace) => {
+      ? (key, ttlMs, trace) => {
           if (ttlMs <= 0) return commands.getDel(key, trace)
-          const reply = await commands.runScript(RETIME_SESSION, [key], [`${ttlMs}`])
-          if (trace !== undefined && reply !== 1) {
-            trace.outcome = reply === -1 ? "logged-out" : "missing"
-          }
+          const retimed = commands.runScript(RETIME_SESSION, [key], [`${ttlMs}`])
+          if (trace === undefined) return retimed.then(nothing)
+          return retimed.then((reply) => {
+            if (reply !== 1) trace.outcome = reply === -1 ? "logged-out" : "missing"
+          })
         }
       : (key, ttlMs, trace) =>
           ttlMs <= 0 ? commands.del(key) : commands.pExpire(key, ttlMs, trace),
     end: on
-      ? async (key) => {
-          await commands.runScript(TOMBSTONE_SESSIONS, [key], tombstones.args())
-        }
+      ? (key) => commands.runScript(TOMBSTONE_SESSIONS, [key], tombstones.args()).then(nothing)
       : (key) => commands.del(key),
     endMany: on
       ? (keys, source) =>
@@ -78,3 +82,10 @@ export function withOperations(
     watch: commands.watch,
   }
 }
+
+/** WRITE_IF_UNCHANGED's reply: the value held now when it was another, else null. */
+function heldValue(reply: unknown): string | null {
+  return typeof reply === "string" ? reply : null
+}
+
+function nothing(): void {}

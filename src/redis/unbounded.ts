@@ -31,6 +31,13 @@ export function unbounded(
     release: () => {},
     isClosed: (client) => family.isClosed(client),
     run: (client, command) => refused(client) ?? command(client, undefined).catch(fail),
+    runWithRetry: (client, command, retry) =>
+      refused(client) ??
+      command(client, undefined).catch((error: unknown) => {
+        const instead = retry(family.mapError(error))
+        if (instead === undefined) return fail(error)
+        return instead(client, undefined).catch(fail)
+      }),
     probe: (client, command) => command(client, undefined).catch(fail),
     runGuarded: (client, command, finish, arg) =>
       refused(client) ??

@@ -95,6 +95,11 @@ export function carryNote(data: object, session: object): void {
   if (loaded !== undefined) Marked.markFresh(session, loaded)
 }
 
+/** True when `session` carries a note (a read's, or a save's): it came through this store. */
+export function isNoted(session: object): boolean {
+  return Marked.of(session) !== undefined
+}
+
 /** What `session` was loaded from at `key`, or undefined when that is not known. */
 export function baseOf(session: object, key: string): string | undefined {
   const loaded = Marked.of(session)

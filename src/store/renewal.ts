@@ -18,6 +18,8 @@
 // a session past creation + limit, and the creation time is inside the value), disableTouch
 // or disableTTL (reads must not re-time), nor in redundant mode (no single step).
 
+import {isNoted} from "./loaded-notes.js"
+
 /** How much earlier than the touch would the read's renewal may end and still stand. */
 const TOLERANCE_MS = 1000
 
@@ -70,8 +72,10 @@ const MAX_AGE_MS = 60_000
 
 /**
  * Reads kept from `get` until the request's save, touch or destroy takes them. Bounded in
- * count and age, so a request that never saves leaves nothing behind for long. A store that
- * serves express-session (its `createSession` is called) stops keeping them.
+ * count and age, so a request that never saves leaves nothing behind for long. Kept only once
+ * a save came with a session no read of this store noted (a framework that builds its
+ * sessions without `createSession`, such as @fastify/session, or a new session), and never
+ * again once `createSession` was called (express-session, whose Sessions carry the note).
  *
  * Two generations rather than one Map used as a queue: dropping a Map's oldest entry on every
  * read (a script that only reads) made V8 walk the holes its earlier deletions left, measured
@@ -81,20 +85,23 @@ export class InFlightReads {
   #current = new Map<string, LoadedRead>()
   #previous = new Map<string, LoadedRead>()
   /**
-   * False once `createSession` was called: the store serves express-session, whose Sessions
-   * carry the read's note, and keeping reads would only cost (a Map entry made and dropped
-   * per request, ~200 ns and more in the per-call benchmark).
+   * True once a save without a note showed that kept reads can be used. Until then keeping
+   * them would only cost (a Map entry made and dropped per `get`, ~150 ns in the per-call
+   * benchmark): a script that only reads, or reads and saves what `get` returned (noted).
    */
-  #wanted = true
+  #wanted = false
+  /** True once `createSession` was called: the store serves express-session. */
+  #ruledOut = false
 
-  /** False once reads need not be kept (see #wanted): `get` then builds nothing to keep. */
+  /** True while reads are kept (see #wanted): else `get` builds nothing to keep. */
   get wanted(): boolean {
     return this.#wanted
   }
 
   /** Called by `createSession`: reads need not be kept for this store any more. */
   notWanted(): void {
-    if (!this.#wanted) return
+    if (this.#ruledOut) return
+    this.#ruledOut = true
     this.#wanted = false
     this.#current = new Map()
     this.#previous = new Map()
@@ -108,9 +115,15 @@ export class InFlightReads {
     this.#current.set(sid, read)
   }
 
-  /** The read kept for `sid`, no longer kept; undefined when none (or too old). */
-  take(sid: string, now: number): LoadedRead | undefined {
-    if (!this.#wanted) return undefined
+  /**
+   * The read kept for `sid`, for a save of `session`, no longer kept; undefined when none (or
+   * too old). A save of a session no read noted starts the keeping, unless ruled out.
+   */
+  take(sid: string, now: number, session: object): LoadedRead | undefined {
+    if (!this.#wanted) {
+      if (!this.#ruledOut && !isNoted(session)) this.#wanted = true
+      return undefined
+    }
     const read = this.#current.get(sid) ?? this.#previous.get(sid)
     if (read === undefined) return undefined
     this.forget(sid)

@@ -64,7 +64,7 @@ export class SessionWrites {
       } else if (this.#settings.disableTTL) {
         ttlMs = undefined
       }
-      const loaded = this.#parts.inFlight?.take(sid, now)
+      const loaded = this.#parts.inFlight?.take(sid, now, session)
       if (ttlMs !== undefined && ttlMs <= 0) {
         if (trace !== undefined) trace.outcome = "deleted"
         return this.#parts.redis.retime(key, ttlMs, trace)
@@ -104,7 +104,7 @@ export class SessionWrites {
     }
     const decide = (form: string) =>
       form === loaded.raw
-        ? this.#retimeUnchanged(sid, key, session, ttlMs, loaded.renewedUntil, trace)
+        ? this.#retimeUnchanged(sid, key, session, ttlMs, loaded.renewedUntil, Date.now(), trace)
         : this.#serializeAndWrite(sid, key, session, ttlMs, trace)
     return typeof same === "string" ? decide(same) : same.then(decide, () => decide(""))
   }
@@ -125,8 +125,8 @@ export class SessionWrites {
 
   /**
    * A session that changed nothing but its cookie's expiry gets the life `ttlMs` (undefined:
-   * none): nothing is sent when the read's renewal (until `renewedUntil`) already gave it, a
-   * re-time otherwise; the owner index is kept current either way.
+   * none) from `now`: nothing is sent when the read's renewal (until `renewedUntil`) already
+   * gave it, a re-time otherwise; the owner index is kept current either way.
    */
   #retimeUnchanged(
     sid: string,
@@ -134,9 +134,10 @@ export class SessionWrites {
     session: SessionData,
     ttlMs: number | undefined,
     renewedUntil: number,
+    now: number,
     trace: OperationTrace | undefined,
   ): Promise<void> {
-    const renewed = ttlMs === undefined || Renewal.covers(renewedUntil, ttlMs, Date.now())
+    const renewed = ttlMs === undefined || Renewal.covers(renewedUntil, ttlMs, now)
     if (trace !== undefined) trace.outcome = renewed ? "renewed" : "touched"
     if (this.#parts.owners === undefined) {
       return renewed ? DONE : this.#parts.redis.retime(key, ttlMs as number, trace)
@@ -224,7 +225,8 @@ export class SessionWrites {
         return this.#parts.redis.retime(key, ttlMs, trace)
       }
       this.#parts.renewal?.learn(ttlMs)
-      return this.#retimeUnchanged(sid, key, session, ttlMs, renewedUntilOf(session, key), trace)
+      const renewedUntil = renewedUntilOf(session, key)
+      return this.#retimeUnchanged(sid, key, session, ttlMs, renewedUntil, now, trace)
     } catch (error) {
       return Promise.reject(error)
     }

@@ -1,3 +1,4 @@
+import type {SessionData} from "express-session"
 import {describe, expect, it} from "vitest"
 import {RedisStore} from "../../src/index.js"
 import {READ_ON_NODE} from "../../src/redis/scripts.js"
@@ -208,6 +209,34 @@ export function bulkContract(ctx: ContractContext): void {
       expect(await ctx.raw.type(`${prefix}a`)).toBe("hash")
       expect(await store.get("a")).toBeNull()
     })
+
+    it.each([
+      ["with the time bound", {}],
+      ["without it (timeout: 0)", {timeout: 0}],
+    ])(
+      "re-times and merges again when the server lost the scripts (NOSCRIPT), %s",
+      async (_, settings) => {
+        const {store, prefix} = newStore(settings)
+        await store.set("a", makeSession())
+        const loaded = (await store.get("a")) as SessionData
+        await ctx.raw.flushScripts()
+        // A touch no read covered: the re-time script, sent again by its source.
+        await store.touch("b", makeSession(500_000))
+        await store.set("b", makeSession())
+        await ctx.raw.flushScripts()
+        await store.touch("b", makeSession(400_000))
+        expect(await ctx.raw.ttl(`${prefix}b`)).toBeGreaterThan(390)
+        expect(await ctx.raw.ttl(`${prefix}b`)).toBeLessThanOrEqual(400)
+        // A merged save of what was loaded: the write script, sent again by its source.
+        await ctx.raw.flushScripts()
+        loaded.views = 7
+        const sent = await everyCommand(() => store.set("a", loaded))
+        expect(sent.filter((name) => name.startsWith("EVAL"))).toEqual(
+          expect.arrayContaining(["EVALSHA", "EVAL"]),
+        )
+        expect(((await store.get("a")) as SessionData).views).toBe(7)
+      },
+    )
   })
 
   if (kind.hasKeyPrefix) {
