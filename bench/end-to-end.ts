@@ -40,7 +40,7 @@ export async function startApp(
 }
 
 /** The app process's CPU time so far, in µs (user + system). */
-function appCpu(app: {child: ChildProcess}): Promise<number> {
+export function appCpu(app: {child: ChildProcess}): Promise<number> {
   return new Promise((resolve) => {
     const listener = (message: {cpu?: number}) => {
       if (typeof message?.cpu !== "number") return

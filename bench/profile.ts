@@ -92,7 +92,8 @@ async function main() {
   const route = (process.argv[2] ?? "read") as "read" | "write"
   const seconds = Number(process.argv[3] ?? 5)
   const server = await startRedisServer()
-  const stores = ["ours", "connect-redis", "connect-redis-11"]
+  // STORES=ours,ours-overwrite profiles other apps of bench/app.ts.
+  const stores = (process.env.STORES ?? "ours,connect-redis,connect-redis-11").split(",")
   const results: Awaited<ReturnType<typeof profileOne>>[] = []
   for (const store of stores) results.push(await profileOne(store, route, seconds, server.url))
   await server.stop()
