@@ -15,6 +15,7 @@
 //   cluster-wide SCAN before 6.2, so we group keys by slot and scan each master.
 
 import calculateSlot from "cluster-key-slot"
+import {isNoScript} from "../../errors.js"
 import {type ClusterDialect, clusterCommands} from "../cluster.js"
 import type {Bounds} from "../deadline.js"
 import {
@@ -24,7 +25,7 @@ import {
   keyedCommands,
   nodeCommands,
 } from "../endpoint.js"
-import {type LuaScript, runScript} from "../scripts.js"
+import type {LuaScript} from "../scripts.js"
 import type {FamilyCommands} from "../types.js"
 import {connection, hasMethods, stringKeyPrefix} from "./shared.js"
 
@@ -130,20 +131,17 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Fam
    */
   function clusterEval(script: LuaScript, keys: readonly string[], args: readonly string[]) {
     const stored = keys.map((key) => clientPrefix + key)
-    const command = (name: string, body: string) =>
-      bounds.run(cluster, (c) =>
-        c.sendCommand(stored[0] as string, false, [
-          name,
-          body,
-          `${stored.length}`,
-          ...stored,
-          ...args,
-        ]),
-      )
-    return runScript(
-      script,
-      (sha) => command("EVALSHA", sha),
-      (source) => command("EVAL", source),
+    const command = (name: string, body: string) => (c: NodeRedisCluster) =>
+      c.sendCommand(stored[0] as string, false, [
+        name,
+        body,
+        `${stored.length}`,
+        ...stored,
+        ...args,
+      ])
+    // EVAL on NOSCRIPT through the bound's own retry, as on a plain client (endpoint.ts).
+    return bounds.runWithRetry(cluster, command("EVALSHA", script.sha), (error) =>
+      isNoScript(error) ? command("EVAL", script.source) : undefined,
     )
   }
 
