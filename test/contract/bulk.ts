@@ -183,14 +183,17 @@ export function bulkContract(ctx: ContractContext): void {
       const {store} = newStore()
       await store.set("gone", makeSession())
       await store.destroy("gone")
-      const commands = await everyCommand(async () => {
+      const calls = async () => {
         expect(await store.get("gone")).toBeNull()
         await store.set("gone", makeSession())
         await store.touch("gone", makeSession())
         await store.set("gone", makeSession(-1000))
         // A last command after them: a PING sent because of them would be recorded by now.
         expect(await store.get("gone")).toBeNull()
-      })
+      }
+      // Once first: a master whose scripts another test flushed costs one more trip (NOSCRIPT).
+      await calls()
+      const commands = await everyCommand(calls)
       expect(commands).toEqual(["EVALSHA", "GETDEL", "GETEX", "GETEX", "SET"])
     })
 
