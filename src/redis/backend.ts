@@ -5,7 +5,7 @@
 import {checkClientSettingNames} from "../store/option-names.js"
 import type {RedisClientLike, RedisStoreOptions} from "../store/options.js"
 import type {TombstonePolicy} from "../store/tombstone-policy.js"
-import type {FailureObserver} from "./deadline.js"
+import type {FailureObserver} from "./bounds.js"
 import {Gate} from "./gate.js"
 import {isSupportedClient, type LayerOptions, type SessionClient, toSessionClient} from "./index.js"
 import {

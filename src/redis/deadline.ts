@@ -16,166 +16,23 @@
 // still making it waits in the store, and is sent once the client is ready, or rejected at
 // the bound and never sent.
 
-import {setMaxListeners} from "node:events"
-import type {OperationTrace} from "../diagnostics/trace.js"
 import {isWrongType, RedisUnavailableError, typedOutage} from "../errors.js"
+import type {
+  Bounds,
+  BoundsFamily,
+  Command,
+  FailureObserver,
+  Finish,
+  Reject,
+  Retry,
+} from "./bounds.js"
+import {CLOSED_MESSAGE} from "./bounds.js"
 import {FirstConnection, type Readiness, type Waiter} from "./first-connection.js"
 import {Gate} from "./gate.js"
+import {Slice} from "./slice.js"
 import {TOMBSTONED, type Tombstoned} from "./types.js"
 
 export {RedisUnavailableError} from "../errors.js"
-
-type Reject = (error: unknown) => void
-/** A command on `client`; `arg` saves a closure per call on the hottest paths (`get`). */
-type Command<C, T, A = undefined> = (client: C, arg: A) => Promise<T>
-/**
- * For a command that failed: the command to send in its place (EVAL after EVALSHA met
- * NOSCRIPT), or undefined when the error stands.
- */
-export type Retry<C, T> = (error: unknown) => Command<C, T> | undefined
-/**
- * Turns a reply into what the caller wants, in the same step (no promise of its own); it is
- * given the command's `arg` too, so that it need not be a closure made per call.
- */
-export type Finish<T, R, A = unknown> = (reply: T | Tombstoned, arg: A) => R
-
-/** A `finish` for writes whose reply nobody reads: they resolve to undefined. */
-export const DISCARD: Finish<unknown, undefined> = () => undefined
-
-/** As DISCARD, for a traced write: a tombstone that refused it is noted as a logout. */
-export const NOTE_REFUSAL: Finish<unknown, undefined, OperationTrace> = (reply, trace) => {
-  if (reply === TOMBSTONED) trace.outcome = "logged-out"
-  return undefined
-}
-
-/** As NOTE_REFUSAL, for a traced re-time, which also notes that there was nothing to re-time. */
-export const NOTE_RETIME: Finish<unknown, undefined, OperationTrace> = (reply, trace) => {
-  if (reply === TOMBSTONED) trace.outcome = "logged-out"
-  // GETEX: null; PEXPIRE: 0 (node-redis, ioredis) or false (GLIDE).
-  else if (reply === null || reply === 0 || reply === false) trace.outcome = "missing"
-  return undefined
-}
-
-/** Runs commands on a client of some family with the time bound, or without one. */
-export interface Bounds {
-  run<C extends object, T>(client: C, command: Command<C, T>): Promise<T>
-  /**
-   * As `run`; when the command fails with an error `retry` has another command for, that one
-   * is sent in its place, within the same bound. Nothing more than `run` costs when the first
-   * command succeeds (no promise of its own for the error's path).
-   */
-  runWithRetry<C extends object, T>(
-    client: C,
-    command: Command<C, T>,
-    retry: Retry<C, T>,
-  ): Promise<T>
-  /** As `run`, also while the gate is shut: the health probe's PING. */
-  probe<C extends object, T>(client: C, command: Command<C, T>): Promise<T>
-  /** The family's word: `client` was closed, not reconnecting. */
-  isClosed(client: object): boolean
-  /**
-   * As `run`, but a WRONGTYPE reply (a tombstone at the key) is an answer, not an error: the
-   * reply, or TOMBSTONED, goes through `finish`, whose result (or throw) settles the call.
-   */
-  runGuarded<C extends object, T, R, A = undefined>(
-    client: C,
-    command: Command<C, T, A>,
-    finish: Finish<T, R, A>,
-    arg?: A,
-  ): Promise<R>
-  /** The store was closed: commands still waiting for a first connection fail now. */
-  release(): void
-}
-
-/** What a client family tells Deadlines: how to attach a signal, how to read its errors. */
-export interface BoundsFamily {
-  /**
-   * False when a command given to `client` now would wait in its queue (not connected).
-   * Only then does the command get the signal: attaching one costs the client an abort
-   * listener per command (about 2 µs on node-redis 5/6), and a ready client writes the
-   * command at once, where a signal could not withdraw it anyway.
-   */
-  isReady(client: object): boolean
-  /**
-   * `client` with `signal` attached, or undefined when this client cannot withdraw a queued
-   * command safely: such a client is handed nothing while not ready (ENOTCONN at once).
-   */
-  withSignal<C extends object>(client: C, signal: AbortSignal): C | undefined
-  mapError(error: unknown): unknown
-  /**
-   * True once `client` was closed (quit, close, disconnect; or it gave up reconnecting), as
-   * opposed to reconnecting: a command for it fails at once, saying so.
-   */
-  isClosed(client: object): boolean
-}
-
-/** Why a command for a closed client was not sent. */
-export const CLOSED_MESSAGE =
-  "The Redis client is closed (by the app or by store.close(), or it stopped reconnecting, or it was never connected); the command was not sent"
-
-/** Hears about every command that failed; the health probe decides which say an outage. */
-export type FailureObserver = (error: unknown) => void
-
-class Slice {
-  #controller: AbortController | undefined
-  /**
-   * Reject functions of the commands sent in this slice; only the first `count` are current.
-   * Once none is pending they are all settled, and the list starts over (entries past
-   * `count` are stale: rejecting a settled promise would do nothing anyway).
-   */
-  readonly rejects: Reject[] = []
-  count = 0
-  pending = 0
-  /** New commands join the slice until it closes (after `sliceMs`), without reading the clock. */
-  open = true
-  expired = false
-
-  constructor(
-    timeoutMs: number,
-    sliceMs: number,
-    private readonly observe: FailureObserver,
-  ) {
-    // unref: a pending bound must not keep a process alive that has nothing else to do.
-    setTimeout(() => {
-      this.open = false
-    }, sliceMs).unref()
-    setTimeout(() => this.#expire(timeoutMs), timeoutMs).unref()
-  }
-
-  /** The signal queued commands of this slice carry (made on first use). */
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController()
-      // Every queued command of the slice listens to this one signal: no "leak" warning.
-      setMaxListeners(0, this.#controller.signal)
-    }
-    return this.#controller.signal
-  }
-
-  add(reject: Reject): void {
-    this.rejects[this.count++] = reject
-  }
-
-  settle(): void {
-    if (--this.pending === 0) this.count = 0
-  }
-
-  #expire(timeoutMs: number): void {
-    this.open = false
-    this.expired = true
-    if (this.pending === 0) return
-    const error = new RedisUnavailableError(
-      "ETIMEDOUT",
-      `Redis did not answer within ${timeoutMs} ms (timeout); the command was withdrawn if it had not been sent yet`,
-    )
-    const current = this.rejects.slice(0, this.count)
-    this.count = 0
-    this.rejects.length = 0
-    for (const reject of current) reject(error)
-    this.#controller?.abort(error)
-    this.observe(error)
-  }
-}
 
 export class Deadlines implements Bounds {
   readonly #timeoutMs: number
@@ -216,13 +73,14 @@ export class Deadlines implements Bounds {
     return this.runGuarded(client, command, undefined)
   }
 
-  runWithRetry<C extends object, T>(
+  runWithRetry<C extends object, T, R = T>(
     client: C,
     command: Command<C, T>,
     retry: Retry<C, T>,
-  ): Promise<T> {
+    finish?: Finish<T, R>,
+  ): Promise<R> {
     if (this.#gate.shut) return Promise.reject(this.#gate.refusal())
-    return this.#dispatch(client, command, undefined, undefined, retry)
+    return this.#dispatch(client, command, finish, undefined, retry)
   }
 
   probe<C extends object, T>(client: C, command: Command<C, T>): Promise<T> {

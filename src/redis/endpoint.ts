@@ -5,8 +5,8 @@
 
 import type {OperationTrace} from "../diagnostics/trace.js"
 import {isNoScript} from "../errors.js"
+import {type Bounds, DISCARD, type Finish, NOTE_REFUSAL, NOTE_RETIME} from "./bounds.js"
 import type {NodeCommands, ScanReply} from "./cluster.js"
-import {type Bounds, DISCARD, type Finish, NOTE_REFUSAL, NOTE_RETIME} from "./deadline.js"
 import {scanEndpoint, toValues} from "./families/shared.js"
 import type {LuaScript} from "./scripts.js"
 import type {FamilyCommands, ReadFinish} from "./types.js"
@@ -88,24 +88,30 @@ export function keyedCommands<C extends object>(
       write((c) => dialect.pExpire(c, key, ttlMs), NOTE_RETIME, trace),
     getDel: (key, trace) => write((c) => dialect.getDel(c, key), NOTE_REFUSAL, trace),
     del: (key) => bounds.runGuarded(client, (c) => dialect.del(c, key), DISCARD),
-    runScript: (script, keys, args) => evalOn(client, bounds, dialect, script, keys, args),
+    runScript: (script, keys, args, finish) =>
+      evalOn(client, bounds, dialect, script, keys, args, finish),
   }
 }
 
-/** EVALSHA, and EVAL once on NOSCRIPT (a touch and a merged save run scripts: no extra step). */
-export function evalOn<C extends object>(
+/**
+ * EVALSHA, and EVAL once on NOSCRIPT (a touch and a merged save run scripts: no extra step);
+ * the reply through `finish` when given (see Bounds.runWithRetry).
+ */
+export function evalOn<C extends object, R = unknown>(
   client: C,
   bounds: Bounds,
   dialect: KeyedDialect<C>,
   script: LuaScript,
   keys: readonly string[],
   args: readonly string[],
-): Promise<unknown> {
+  finish?: (reply: unknown) => R,
+): Promise<R> {
   return bounds.runWithRetry(
     client,
     (c) => dialect.evalSha(c, script.sha, keys, args),
     (error) =>
       isNoScript(error) ? (c: C) => dialect.eval(c, script.source, keys, args) : undefined,
+    finish,
   )
 }
 

@@ -1,5 +1,6 @@
 import {type TombstonePolicy, tombstonePolicy} from "../store/tombstone-policy.js"
-import {type Bounds, type BoundsFamily, Deadlines, type FailureObserver} from "./deadline.js"
+import type {Bounds, BoundsFamily, FailureObserver} from "./bounds.js"
+import {Deadlines} from "./deadline.js"
 import {GLIDE, glideClient, glideCluster, isGlide, isGlideCluster} from "./families/glide.js"
 import {
   IOREDIS,

@@ -10,7 +10,7 @@ import {
   TOMBSTONE_SESSIONS,
   WRITE_IF_UNCHANGED,
 } from "./scripts.js"
-import type {FamilyCommands, SessionClient} from "./types.js"
+import {type FamilyCommands, type SessionClient, TOMBSTONED} from "./types.js"
 
 export function withOperations(
   commands: FamilyCommands,
@@ -31,16 +31,15 @@ export function withOperations(
     readMany: commands.mget,
     // With tombstones, SET ... GET: a destroyed session stays dead (a refusal, not an error).
     write: (key, value, ttlMs, trace) => commands.set(key, value, ttlMs, on, trace),
-    // Not async functions: a merged save and a touch run these on every request, and an
-    // async function's promise and await cost more than one `then`.
+    // Not async functions, and no `then` of their own: a merged save and a touch run these on
+    // every request, so the script's reply is read by a `finish` in the bound's own step.
     writeIfUnchanged(key, expected, value, ttlMs, trace) {
       const ttl = ttlMs === undefined ? "" : `${ttlMs}`
       const args = [expected, value, ttl, on ? "1" : "0"]
-      const written = commands.runScript(WRITE_IF_UNCHANGED, [key], args)
-      if (trace === undefined) return written.then(heldValue)
-      return written.then((reply) => {
+      if (trace === undefined) return commands.runScript(WRITE_IF_UNCHANGED, [key], args, heldValue)
+      return commands.runScript(WRITE_IF_UNCHANGED, [key], args, (reply) => {
         // 0: a tombstone refused it.
-        if (reply === 0) trace.outcome = "logged-out"
+        if (reply === 0 || reply === TOMBSTONED) trace.outcome = "logged-out"
         return heldValue(reply)
       })
     },
@@ -49,16 +48,17 @@ export function withOperations(
     retime: on
       ? (key, ttlMs, trace) => {
           if (ttlMs <= 0) return commands.getDel(key, trace)
-          const retimed = commands.runScript(RETIME_SESSION, [key], [`${ttlMs}`])
-          if (trace === undefined) return retimed.then(nothing)
-          return retimed.then((reply) => {
-            if (reply !== 1) trace.outcome = reply === -1 ? "logged-out" : "missing"
+          const args = [`${ttlMs}`]
+          if (trace === undefined) return commands.runScript(RETIME_SESSION, [key], args, nothing)
+          return commands.runScript(RETIME_SESSION, [key], args, (reply) => {
+            if (reply === 1) return
+            trace.outcome = reply === -1 || reply === TOMBSTONED ? "logged-out" : "missing"
           })
         }
       : (key, ttlMs, trace) =>
           ttlMs <= 0 ? commands.del(key) : commands.pExpire(key, ttlMs, trace),
     end: on
-      ? (key) => commands.runScript(TOMBSTONE_SESSIONS, [key], tombstones.args()).then(nothing)
+      ? (key) => commands.runScript(TOMBSTONE_SESSIONS, [key], tombstones.args(), nothing)
       : (key) => commands.del(key),
     endMany: on
       ? (keys, source) =>

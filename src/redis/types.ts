@@ -57,8 +57,16 @@ export interface FamilyCommands {
   mget(keys: readonly string[], source?: unknown): Promise<(string | null)[]>
   /** Removes the keys (which may span hash slots); resolves to how many existed. */
   unlink(keys: readonly string[], source?: unknown): Promise<number>
-  /** Runs a Lua script on `keys`, which share one hash slot; resolves to its reply. */
-  runScript(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown>
+  /**
+   * Runs a Lua script on `keys`, which share one hash slot; resolves to its reply, or to what
+   * `finish` makes of it in the same step (TOMBSTONED when the script met another type).
+   */
+  runScript<R = unknown>(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly string[],
+    finish?: (reply: unknown) => R,
+  ): Promise<R>
   /**
    * Runs a Lua script once for each hash slot among `keys` (which may span slots), with
    * the same `args`; `source` as for `mget`. Resolves to the replies, in no set order.

@@ -2,7 +2,15 @@
 // the family's errors made readable and observed, the gate, a closed client said so.
 
 import {isWrongType, RedisUnavailableError, typedOutage} from "../errors.js"
-import {type Bounds, type BoundsFamily, CLOSED_MESSAGE, type FailureObserver} from "./deadline.js"
+import {
+  type Bounds,
+  type BoundsFamily,
+  CLOSED_MESSAGE,
+  type Command,
+  type FailureObserver,
+  type Finish,
+  type Retry,
+} from "./bounds.js"
 import {Gate} from "./gate.js"
 import {TOMBSTONED} from "./types.js"
 
@@ -31,13 +39,27 @@ export function unbounded(
     release: () => {},
     isClosed: (client) => family.isClosed(client),
     run: (client, command) => refused(client) ?? command(client, undefined).catch(fail),
-    runWithRetry: (client, command, retry) =>
-      refused(client) ??
-      command(client, undefined).catch((error: unknown) => {
+    runWithRetry<C extends object, T, R>(
+      client: C,
+      command: Command<C, T>,
+      retry: Retry<C, T>,
+      finish?: Finish<T, R>,
+    ): Promise<R> {
+      const refusal = refused(client)
+      if (refusal !== undefined) return refusal
+      // As the bounded path: the reply through `finish`, and WRONGTYPE as TOMBSTONED to it.
+      const answer = (reply: T) =>
+        finish === undefined ? (reply as unknown as R) : finish(reply, undefined)
+      const failure = (error: unknown) => {
+        if (finish !== undefined && isWrongType(error)) return finish(TOMBSTONED, undefined)
+        return fail(error)
+      }
+      return command(client, undefined).then(answer, (error: unknown) => {
         const instead = retry(family.mapError(error))
-        if (instead === undefined) return fail(error)
-        return instead(client, undefined).catch(fail)
-      }),
+        if (instead === undefined) return failure(error)
+        return instead(client, undefined).then(answer, failure)
+      })
+    },
     probe: (client, command) => command(client, undefined).catch(fail),
     runGuarded: (client, command, finish, arg) =>
       refused(client) ??

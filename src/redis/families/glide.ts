@@ -13,8 +13,8 @@
 //   address. There is no way to withdraw a command: a closed client is handed nothing.
 
 import {RedisUnavailableError} from "../../errors.js"
+import type {Bounds, BoundsFamily} from "../bounds.js"
 import {type ClusterDialect, clusterCommands, type NodeCommands} from "../cluster.js"
-import type {Bounds, BoundsFamily} from "../deadline.js"
 import {
   type EndpointDialect,
   endpointCommands,

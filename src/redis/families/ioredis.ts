@@ -18,8 +18,8 @@
 //   connects a client before it has a command for it (the app's own connect() would fail).
 
 import {RedisUnavailableError} from "../../errors.js"
+import type {Bounds, BoundsFamily} from "../bounds.js"
 import {type ClusterDialect, clusterCommands} from "../cluster.js"
-import type {Bounds, BoundsFamily} from "../deadline.js"
 import {
   type EndpointDialect,
   endpointCommands,

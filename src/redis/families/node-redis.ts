@@ -16,8 +16,8 @@
 
 import calculateSlot from "cluster-key-slot"
 import {isNoScript} from "../../errors.js"
+import type {Bounds} from "../bounds.js"
 import {type ClusterDialect, clusterCommands} from "../cluster.js"
-import type {Bounds} from "../deadline.js"
 import {
   type EndpointDialect,
   endpointCommands,
@@ -129,7 +129,12 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Fam
    * routes by the wrong argument (it reads `keys` off the SHA) and lands on a random master.
    * sendCommand adds no keyPrefix, so the keys are sent as the server stores them.
    */
-  function clusterEval(script: LuaScript, keys: readonly string[], args: readonly string[]) {
+  function clusterEval<R>(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly string[],
+    finish?: (reply: unknown) => R,
+  ): Promise<R> {
     const stored = keys.map((key) => clientPrefix + key)
     const command = (name: string, body: string) => (c: NodeRedisCluster) =>
       c.sendCommand(stored[0] as string, false, [
@@ -140,8 +145,11 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Fam
         ...args,
       ])
     // EVAL on NOSCRIPT through the bound's own retry, as on a plain client (endpoint.ts).
-    return bounds.runWithRetry(cluster, command("EVALSHA", script.sha), (error) =>
-      isNoScript(error) ? command("EVAL", script.source) : undefined,
+    return bounds.runWithRetry(
+      cluster,
+      command("EVALSHA", script.sha),
+      (error) => (isNoScript(error) ? command("EVAL", script.source) : undefined),
+      finish,
     )
   }
 

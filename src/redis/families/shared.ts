@@ -3,7 +3,7 @@
 
 import {cannotCompileCrossSlot, isCrossSlotRefusal} from "../../errors.js"
 import {prefixPattern} from "../../store/keys.js"
-import type {Bounds} from "../deadline.js"
+import type {Bounds} from "../bounds.js"
 import type {FamilyCommands, ScanBatch} from "../types.js"
 
 export function hasMethods(client: object, names: readonly string[]): boolean {
