@@ -20,6 +20,7 @@ export const GROUPS = [
   "ioredis merge",
   "ioredis overwrite",
   "node-redis merge, one diagnostics subscriber",
+  "node-redis merge, timeout 0",
 ] as const
 export type Group = (typeof GROUPS)[number]
 
@@ -210,9 +211,12 @@ async function plan(group: Group): Promise<{client: string; rows: Plan}> {
   const raw = RAW_CODE[client] as Calls
   const standInClient = client === "ioredis" ? ioredisStandIn : standIn
   const merge = !group.includes("overwrite")
+  // timeout 0: the same store without the time bound, to show what the bound costs per call.
+  const unbounded = group.endsWith("timeout 0")
   const store = new RedisStore(standInClient as never, {
     prefix: "p:",
     concurrentWrites: merge ? "merge" : "overwrite",
+    ...(unbounded ? {timeout: 0} : {}),
   }) as unknown as StoreLike
   const ours = promiseCalls(store)
   // connect-redis 10 takes node-redis clients only.
@@ -221,7 +225,7 @@ async function plan(group: Group): Promise<{client: string; rows: Plan}> {
       ? (new ConnectRedisStore({client: standIn as never, prefix: "p:"}) as unknown as StoreLike)
       : undefined
   const theirs = cr && promiseCalls(cr)
-  const suffix = merge ? "" : ", overwrite"
+  const suffix = unbounded ? ", timeout 0" : merge ? "" : ", overwrite"
   if (group.endsWith("subscriber")) {
     return {
       client,
@@ -235,10 +239,15 @@ async function plan(group: Group): Promise<{client: string; rows: Plan}> {
     }
   }
   const rows: Plan = []
-  for (const op of merge ? ["get", "set", "touch", "destroy"] : ["get", "set"]) {
+  const full = merge && !unbounded
+  for (const op of full
+    ? ["get", "set", "touch", "destroy"]
+    : merge
+      ? ["get", "set", "touch"]
+      : ["get", "set"]) {
     rows.push([`${op}${suffix}`, op, ours, raw, theirs])
   }
-  if (merge) rows.push(["save of a loaded session (merge script)", "save", ours, raw, undefined])
+  if (full) rows.push(["save of a loaded session (merge script)", "save", ours, raw, undefined])
   if (cr !== undefined) {
     const [oursCb, rawCb, theirsCb] = [
       callbackCalls(store),
