@@ -5,8 +5,10 @@
 //   STORES=ours,ours-overwrite,connect-redis ROUTE=write ROUNDS=7 [REDIS_CORE=0] \
 //     node --import tsx bench/app-cpu.ts
 //
-// Needs the built package (npm run build). Prints one line per store: the median app CPU µs
-// per request and requests/s, then each round's app CPU.
+// "ours-b" in STORES is another build of the package, DIST_B=/path/to/its/dist/index.js (a
+// worktree of the commit to compare, built there), beside this checkout's "ours": A/B of two
+// versions in the same rounds. Needs the built package (npm run build). Prints one line per
+// store: the median app CPU µs per request and requests/s, then each round's app CPU.
 
 import {startRedisServer} from "../test/support/redis-servers.js"
 import {pinTo} from "./common.js"

@@ -20,10 +20,15 @@ declare module "express-session" {
 
 async function main() {
   // The built package, as users run it (npm run bench builds it first); typed by the sources.
-  const built = new URL("../dist/index.js", import.meta.url).href
-  const {RedisStore} = (await import(built)) as typeof import("../src/index.js")
   const [argument = "", ...urls] = process.argv.slice(2)
   const [storeName, framework] = argument.split("@")
+  // "ours-b": another build of the package (DIST_B: the path of its dist/index.js), for A/B
+  // runs of two versions side by side (bench/app-cpu.ts); the rest run this checkout's dist/.
+  const built =
+    storeName === "ours-b" && process.env.DIST_B !== undefined
+      ? new URL(process.env.DIST_B, "file:///").href
+      : new URL("../dist/index.js", import.meta.url).href
+  const {RedisStore} = (await import(built)) as typeof import("../src/index.js")
   if (urls.length === 0)
     throw new Error(
       "usage: app.ts <ours|ours-overwrite|connect-redis|ours-redundant> <redis url>...",
@@ -42,7 +47,7 @@ async function main() {
   const store: Store =
     storeName === "ours-redundant"
       ? new RedisStore({clients, prefix})
-      : storeName === "ours"
+      : storeName === "ours" || storeName === "ours-b"
         ? new RedisStore({client, prefix})
         : storeName === "ours-overwrite"
           ? new RedisStore({client, prefix, concurrentWrites: "overwrite"})
