@@ -5,6 +5,8 @@
 // "ours-redundant": one client per server). Tells the parent its port over IPC.
 
 import type {AddressInfo} from "node:net"
+import {resolve} from "node:path"
+import {pathToFileURL} from "node:url"
 import {RedisStore as ConnectRedisStore} from "connect-redis"
 import {RedisStore as ConnectRedis11Store} from "connect-redis11"
 import express from "express"
@@ -26,7 +28,7 @@ async function main() {
   // runs of two versions side by side (bench/app-cpu.ts); the rest run this checkout's dist/.
   const built =
     storeName === "ours-b" && process.env.DIST_B !== undefined
-      ? new URL(process.env.DIST_B, "file:///").href
+      ? pathToFileURL(resolve(process.env.DIST_B)).href
       : new URL("../dist/index.js", import.meta.url).href
   const {RedisStore} = (await import(built)) as typeof import("../src/index.js")
   if (urls.length === 0)

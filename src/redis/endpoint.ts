@@ -42,6 +42,9 @@ export interface KeyedDialect<C> {
   ): Promise<unknown>
 }
 
+/** How a client sends a script: EVALSHA, and EVAL (after NOSCRIPT). */
+export type ScriptDialect<C> = Pick<KeyedDialect<C>, "evalSha" | "eval">
+
 /** The same for a whole endpoint, which also scans and answers PING. */
 export interface EndpointDialect<C> extends KeyedDialect<C> {
   scan(client: C, cursor: string, match: string, count: number): Promise<ScanReply>
@@ -100,7 +103,7 @@ export function keyedCommands<C extends object>(
 export function evalOn<C extends object, R = unknown>(
   client: C,
   bounds: Bounds,
-  dialect: KeyedDialect<C>,
+  dialect: ScriptDialect<C>,
   script: LuaScript,
   keys: readonly string[],
   args: readonly string[],

@@ -35,40 +35,39 @@ export function unbounded(
     }
     return undefined
   }
+  const run: Bounds["run"] = (client, command) =>
+    refused(client) ?? command(client, undefined).catch(fail)
+  const runGuarded: Bounds["runGuarded"] = (client, command, finish, arg) =>
+    refused(client) ??
+    command(client, arg as never).then(
+      (reply) => finish(reply, arg as never),
+      (error: unknown) => {
+        if (isWrongType(error)) return finish(TOMBSTONED, arg as never)
+        return fail(error)
+      },
+    )
   return {
     release: () => {},
     isClosed: (client) => family.isClosed(client),
-    run: (client, command) => refused(client) ?? command(client, undefined).catch(fail),
+    run,
+    runGuarded,
+    // The command, and the one `retry` gives in its place on failure, as one command for
+    // `run` or `runGuarded`: the error that stands is made readable (or TOMBSTONED) there.
     runWithRetry<C extends object, T, R>(
       client: C,
       command: Command<C, T>,
       retry: Retry<C, T>,
       finish?: Finish<T, R>,
     ): Promise<R> {
-      const refusal = refused(client)
-      if (refusal !== undefined) return refusal
-      // As the bounded path: the reply through `finish`, and WRONGTYPE as TOMBSTONED to it.
-      const answer = (reply: T) =>
-        finish === undefined ? (reply as unknown as R) : finish(reply, undefined)
-      const failure = (error: unknown) => {
-        if (finish !== undefined && isWrongType(error)) return finish(TOMBSTONED, undefined)
-        return fail(error)
-      }
-      return command(client, undefined).then(answer, (error: unknown) => {
-        const instead = retry(family.mapError(error))
-        if (instead === undefined) return failure(error)
-        return instead(client, undefined).then(answer, failure)
-      })
+      const withRetry = (c: C) =>
+        command(c, undefined).catch((error: unknown) => {
+          const instead = retry(family.mapError(error))
+          if (instead === undefined) throw error
+          return instead(c, undefined)
+        })
+      if (finish === undefined) return run(client, withRetry) as Promise<unknown> as Promise<R>
+      return runGuarded(client, withRetry, finish)
     },
     probe: (client, command) => command(client, undefined).catch(fail),
-    runGuarded: (client, command, finish, arg) =>
-      refused(client) ??
-      command(client, arg as never).then(
-        (reply) => finish(reply, arg as never),
-        (error: unknown) => {
-          if (isWrongType(error)) return finish(TOMBSTONED, arg as never)
-          return fail(error)
-        },
-      ),
   }
 }

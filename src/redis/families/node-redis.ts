@@ -15,17 +15,17 @@
 //   cluster-wide SCAN before 6.2, so we group keys by slot and scan each master.
 
 import calculateSlot from "cluster-key-slot"
-import {isNoScript} from "../../errors.js"
 import type {Bounds} from "../bounds.js"
 import {type ClusterDialect, clusterCommands} from "../cluster.js"
 import {
   type EndpointDialect,
   endpointCommands,
+  evalOn,
   type KeyedDialect,
   keyedCommands,
   nodeCommands,
+  type ScriptDialect,
 } from "../endpoint.js"
-import type {LuaScript} from "../scripts.js"
 import type {FamilyCommands} from "../types.js"
 import {connection, hasMethods, stringKeyPrefix} from "./shared.js"
 
@@ -129,29 +129,29 @@ export function nodeRedisCluster(cluster: NodeRedisCluster, bounds: Bounds): Fam
    * routes by the wrong argument (it reads `keys` off the SHA) and lands on a random master.
    * sendCommand adds no keyPrefix, so the keys are sent as the server stores them.
    */
-  function clusterEval<R>(
-    script: LuaScript,
+  const send = (
+    c: NodeRedisCluster,
+    name: string,
+    body: string,
     keys: readonly string[],
     args: readonly string[],
-    finish?: (reply: unknown) => R,
-  ): Promise<R> {
+  ) => {
     const stored = keys.map((key) => clientPrefix + key)
-    const command = (name: string, body: string) => (c: NodeRedisCluster) =>
-      c.sendCommand(stored[0] as string, false, [
-        name,
-        body,
-        `${stored.length}`,
-        ...stored,
-        ...args,
-      ])
-    // EVAL on NOSCRIPT through the bound's own retry, as on a plain client (endpoint.ts).
-    return bounds.runWithRetry(
-      cluster,
-      command("EVALSHA", script.sha),
-      (error) => (isNoScript(error) ? command("EVAL", script.source) : undefined),
-      finish,
-    )
+    return c.sendCommand(stored[0] as string, false, [
+      name,
+      body,
+      `${stored.length}`,
+      ...stored,
+      ...args,
+    ])
   }
+  const scripts: ScriptDialect<NodeRedisCluster> = {
+    evalSha: (c, sha, keys, args) => send(c, "EVALSHA", sha, keys, args),
+    eval: (c, source, keys, args) => send(c, "EVAL", source, keys, args),
+  }
+  // EVAL on NOSCRIPT, within the bound, as on a plain client.
+  const clusterEval: FamilyCommands["runScript"] = (script, keys, args, finish) =>
+    evalOn(cluster, bounds, scripts, script, keys, args, finish)
 
   const dialect: ClusterDialect<NodeRedisCommands> = {
     clientPrefix,
